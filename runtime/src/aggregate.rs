@@ -1,0 +1,325 @@
+//! Host aggregates: the only way a guest reaches `aggregate` columns.
+//!
+//! The host computes count / sum / mean / min / max / quantiles natively over
+//! the whole dataset, grouped by keys the policy permits, and suppresses every
+//! group smaller than the policy's minimum group size, so no guest learns
+//! anything about a group of fewer people than the owner allows. The number
+//! of groups a query may build is capped so a near-unique key cannot exhaust
+//! host memory.
+
+use std::collections::HashMap;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_cast::cast;
+use arrow_schema::DataType;
+use sluice_host_api::aggregates::{AggregateFn, AggregateResult, Group, Query};
+use sluice_host_api::types::Error;
+
+use crate::data::ColumnType;
+use crate::grant::{Grant, VisibleColumn};
+
+/// Most groups one query may build before it is refused.
+pub const MAX_GROUPS: usize = 100_000;
+
+/// One part of a group key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum KeyPart {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Bin(i64),
+    Str(String),
+}
+
+/// Running figures of one group.
+#[derive(Default)]
+struct Acc {
+    rows: u64,
+    n: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    values: Vec<f64>,
+}
+
+struct KeySpec {
+    name: String,
+    width: Option<f64>,
+}
+
+/// What a query computed, before release.
+pub struct Computed {
+    /// The released groups.
+    pub result: AggregateResult,
+    /// Rows read to compute it.
+    pub rows_scanned: u64,
+}
+
+/// Runs `query` over `grant`, suppressing groups below the minimum size.
+pub fn run(grant: &Grant, query: &Query, batch_rows: usize) -> Result<Computed, Error> {
+    let value = query
+        .column
+        .as_deref()
+        .map(|c| grant.column(c))
+        .transpose()?;
+    check_functions(query, value.as_ref())?;
+    let clamp = check_clamp(query)?;
+    let keys = check_keys(grant, query)?;
+    let mut projection: Vec<usize> = keys.iter().map(|(_, c)| c.index).collect();
+    projection.extend(value.map(|v| v.index));
+    projection.sort_unstable();
+    projection.dedup();
+    let wants_values = query
+        .functions
+        .iter()
+        .any(|f| matches!(f, AggregateFn::Quantile(_)));
+    let mut groups: HashMap<Vec<KeyPart>, Acc> = HashMap::new();
+    let mut rows_scanned = 0u64;
+    let reader = grant
+        .dataset
+        .read(&projection, batch_rows)
+        .map_err(internal)?;
+    for batch in reader {
+        let batch = batch.map_err(internal)?;
+        rows_scanned += batch.num_rows() as u64;
+        let key_arrays = keys
+            .iter()
+            .map(|(spec, _)| column(&batch, &spec.name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let values = match &query.column {
+            Some(c) if value.is_some_and(|v| v.column_type != ColumnType::Utf8) => {
+                Some(as_f64(&column(&batch, c)?)?)
+            }
+            _ => None,
+        };
+        for row in 0..batch.num_rows() {
+            let key = keys
+                .iter()
+                .zip(&key_arrays)
+                .map(|((spec, _), a)| key_part(a, row, spec.width))
+                .collect::<Vec<_>>();
+            let groups_len = groups.len();
+            let acc = match groups.get_mut(&key) {
+                Some(acc) => acc,
+                None if groups_len >= MAX_GROUPS => {
+                    return Err(Error::LimitReached(format!(
+                        "aggregate query builds more than {MAX_GROUPS} groups; group by a coarser key"
+                    )));
+                }
+                None => groups.entry(key).or_default(),
+            };
+            acc.rows += 1;
+            if let Some(v) = values
+                .as_ref()
+                .and_then(|a| (!a.is_null(row)).then(|| a.value(row)))
+            {
+                let v = clamp.map_or(v, |(lo, hi)| v.clamp(lo, hi));
+                acc.add(v, wants_values);
+            }
+        }
+    }
+    Ok(Computed {
+        result: release(groups, query, grant.policy.min_group_size),
+        rows_scanned,
+    })
+}
+
+impl Acc {
+    fn add(&mut self, v: f64, keep: bool) {
+        if self.n == 0 {
+            self.min = v;
+            self.max = v;
+        }
+        self.n += 1;
+        self.sum += v;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+        if keep {
+            self.values.push(v);
+        }
+    }
+
+    fn value(&mut self, f: &AggregateFn, has_column: bool) -> Option<f64> {
+        let some = self.n > 0;
+        match f {
+            AggregateFn::Count => Some(if has_column { self.n } else { self.rows } as f64),
+            AggregateFn::Sum => some.then_some(self.sum),
+            AggregateFn::Mean => some.then(|| self.sum / self.n as f64),
+            AggregateFn::Min => some.then_some(self.min),
+            AggregateFn::Max => some.then_some(self.max),
+            AggregateFn::Quantile(q) => quantile(&mut self.values, *q),
+        }
+    }
+}
+
+/// Linear-interpolation quantile (type 7) of `values`.
+fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let pos = q * (values.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    Some(values[lo] + (values[hi] - values[lo]) * (pos - lo as f64))
+}
+
+fn release(
+    groups: HashMap<Vec<KeyPart>, Acc>,
+    query: &Query,
+    min_group_size: u64,
+) -> AggregateResult {
+    let mut sorted: Vec<_> = groups.into_iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let total = sorted.len() as u64;
+    let widths: Vec<Option<f64>> = query.group_by.iter().map(|k| k.bin_width).collect();
+    let groups: Vec<Group> = sorted
+        .into_iter()
+        .filter(|(_, acc)| acc.rows >= min_group_size)
+        .map(|(key, mut acc)| Group {
+            keys: key
+                .iter()
+                .zip(&widths)
+                .map(|(k, w)| render(k, *w))
+                .collect(),
+            count: acc.rows,
+            values: query
+                .functions
+                .iter()
+                .map(|f| acc.value(f, query.column.is_some()))
+                .collect(),
+        })
+        .collect();
+    AggregateResult {
+        suppressed_groups: total - groups.len() as u64,
+        groups,
+    }
+}
+
+fn render(k: &KeyPart, width: Option<f64>) -> Option<String> {
+    match k {
+        KeyPart::Null => None,
+        KeyPart::Bool(b) => Some(b.to_string()),
+        KeyPart::Int(i) => Some(i.to_string()),
+        KeyPart::Bin(b) => Some(format!("{}", *b as f64 * width.unwrap_or(1.0))),
+        KeyPart::Str(s) => Some(s.clone()),
+    }
+}
+
+fn key_part(array: &ArrayRef, row: usize, width: Option<f64>) -> KeyPart {
+    if array.is_null(row) {
+        return KeyPart::Null;
+    }
+    match (array.data_type(), width) {
+        (DataType::Float64, Some(w)) => {
+            KeyPart::Bin((array.as_primitive::<Float64Type>().value(row) / w).floor() as i64)
+        }
+        (DataType::Int64, Some(w)) => {
+            KeyPart::Bin((array.as_primitive::<Int64Type>().value(row) as f64 / w).floor() as i64)
+        }
+        (DataType::Int64, None) => KeyPart::Int(array.as_primitive::<Int64Type>().value(row)),
+        (DataType::Boolean, _) => KeyPart::Bool(array.as_boolean().value(row)),
+        _ => KeyPart::Str(array.as_string::<i32>().value(row).to_string()),
+    }
+}
+
+/// The batch column `name`, normalised to Int64, Float64, Boolean or Utf8.
+fn column(batch: &RecordBatch, name: &str) -> Result<ArrayRef, Error> {
+    let array = batch
+        .column_by_name(name)
+        .ok_or_else(|| internal(format!("column `{name}` missing from batch")))?;
+    let target = match ColumnType::of(array.data_type()) {
+        Some(ColumnType::Int64) => DataType::Int64,
+        Some(ColumnType::Float64) => DataType::Float64,
+        Some(ColumnType::Boolean) => DataType::Boolean,
+        _ => DataType::Utf8,
+    };
+    if array.data_type() == &target {
+        return Ok(array.clone());
+    }
+    cast(array, &target).map_err(internal)
+}
+
+fn as_f64(array: &ArrayRef) -> Result<arrow_array::Float64Array, Error> {
+    let a = cast(array, &DataType::Float64).map_err(internal)?;
+    Ok(a.as_primitive::<Float64Type>().clone())
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Invalid(format!("host could not read the dataset: {e}"))
+}
+
+fn check_functions(query: &Query, value: Option<&VisibleColumn>) -> Result<(), Error> {
+    if query.functions.is_empty() {
+        return Err(Error::Invalid(
+            "aggregate query asks for no functions".into(),
+        ));
+    }
+    for f in &query.functions {
+        match (f, value) {
+            (AggregateFn::Count, _) => {}
+            (_, None) => {
+                return Err(Error::Invalid(format!(
+                    "{f:?} needs a column; only count works without one"
+                )));
+            }
+            (_, Some(v)) if v.column_type == ColumnType::Utf8 => {
+                return Err(Error::Invalid(format!(
+                    "{f:?} needs a numeric column, not a string column"
+                )));
+            }
+            (AggregateFn::Quantile(q), _) if !(0.0..=1.0).contains(q) => {
+                return Err(Error::Invalid(format!("quantile {q} is outside [0, 1]")));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn check_clamp(query: &Query) -> Result<Option<(f64, f64)>, Error> {
+    match &query.clamp {
+        None => Ok(None),
+        Some(b) if b.lower.is_finite() && b.upper.is_finite() && b.lower <= b.upper => {
+            Ok(Some((b.lower, b.upper)))
+        }
+        Some(b) => Err(Error::Invalid(format!(
+            "clamp bounds [{}, {}] must be finite with lower <= upper",
+            b.lower, b.upper
+        ))),
+    }
+}
+
+fn check_keys(grant: &Grant, query: &Query) -> Result<Vec<(KeySpec, VisibleColumn)>, Error> {
+    query
+        .group_by
+        .iter()
+        .map(|k| {
+            let c = grant.column(&k.column)?;
+            if !c.rule.group_key {
+                return Err(Error::NotPermitted(format!(
+                    "column `{}` of dataset `{}` is not a permitted group-by key",
+                    k.column,
+                    grant.name()
+                )));
+            }
+            if let Some(w) = k.bin_width {
+                let numeric = matches!(c.column_type, ColumnType::Int64 | ColumnType::Float64);
+                if !numeric || !w.is_finite() || w <= 0.0 {
+                    return Err(Error::Invalid(format!(
+                        "bin width {w} on `{}` needs a numeric column and a positive finite width",
+                        k.column
+                    )));
+                }
+            }
+            Ok((
+                KeySpec {
+                    name: k.column.clone(),
+                    width: k.bin_width,
+                },
+                c,
+            ))
+        })
+        .collect()
+}

@@ -1,0 +1,206 @@
+//! The host side of the guest's imports: the per-run state a guest's calls
+//! reach, and the `data` and `aggregates` interfaces over it.
+//!
+//! Every request is checked against the run's grants (dataset + policy), so
+//! only `raw` columns are scanned, only host aggregates touch `aggregate`
+//! columns, and `none` columns are never found. Open scans are capped so a
+//! guest cannot pin unbounded host memory.
+
+use std::collections::HashMap;
+
+use sluice_host_api::aggregates::{self, AggregateResult, Query};
+use sluice_host_api::data::{self, Batch, Scanner};
+use sluice_host_api::types::{self, DatasetInfo, Error};
+use wasmtime::component::{Resource, ResourceTable};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::limits::MemoryCap;
+use crate::aggregate;
+use crate::data::{BatchEncoder, RecordBatches};
+use crate::grant::Grant;
+use crate::policy::Limits;
+
+/// Most scans a guest may hold open at once.
+const MAX_OPEN_SCANS: usize = 64;
+/// Most host aggregate queries one run may make.
+pub const MAX_AGGREGATE_QUERIES: u64 = 1_000;
+
+/// Figures the host counts while serving the guest.
+#[derive(Debug, Default, Clone)]
+pub struct FeedCounters {
+    /// Rows sent in scan batches.
+    pub rows_fed: u64,
+    /// Bytes sent in scan batches.
+    pub bytes_fed: u64,
+    /// Aggregate queries answered.
+    pub aggregate_queries: u64,
+    /// Groups suppressed across those queries.
+    pub groups_suppressed: u64,
+}
+
+struct ActiveScan {
+    reader: RecordBatches,
+    encoder: BatchEncoder,
+}
+
+/// The store data of one run.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// The memory cap, consulted by wasmtime on every growth.
+    pub cap: MemoryCap,
+    grants: Vec<Grant>,
+    limits: Limits,
+    scans: HashMap<u32, ActiveScan>,
+    next_scan: u32,
+    /// What was fed to the guest.
+    pub counters: FeedCounters,
+}
+
+impl HostState {
+    /// State for a run over `grants` under `limits`.
+    pub fn new(wasi: WasiCtx, grants: Vec<Grant>, limits: Limits) -> Self {
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            cap: MemoryCap::new(limits.memory_bytes),
+            grants,
+            limits,
+            scans: HashMap::new(),
+            next_scan: 1,
+            counters: FeedCounters::default(),
+        }
+    }
+
+    fn grant(&self, dataset: &str) -> Result<&Grant, Error> {
+        self.grants
+            .iter()
+            .find(|g| g.name() == dataset)
+            .ok_or_else(|| Error::NotFound(format!("no dataset `{dataset}` was given to this run")))
+    }
+
+    fn open_scan(
+        &mut self,
+        dataset: &str,
+        columns: Vec<String>,
+        batch_rows: u32,
+    ) -> Result<u32, Error> {
+        if columns.is_empty() {
+            return Err(Error::Invalid("a scan needs at least one column".into()));
+        }
+        if self.scans.len() >= MAX_OPEN_SCANS {
+            return Err(Error::LimitReached(format!(
+                "at most {MAX_OPEN_SCANS} scans may be open at once; drop finished scans"
+            )));
+        }
+        let grant = self.grant(dataset)?;
+        let mut projection = Vec::with_capacity(columns.len());
+        for (i, c) in columns.iter().enumerate() {
+            if columns[..i].contains(c) {
+                return Err(Error::Invalid(format!("column `{c}` is requested twice")));
+            }
+            projection.push(grant.raw_column(c)?.index);
+        }
+        projection.sort_unstable();
+        let rows = match batch_rows {
+            0 => self.limits.batch_rows,
+            n => n.min(self.limits.batch_rows),
+        };
+        let reader = grant
+            .dataset
+            .read(&projection, rows as usize)
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        let id = self.next_scan;
+        self.next_scan += 1;
+        self.scans.insert(
+            id,
+            ActiveScan {
+                reader,
+                encoder: BatchEncoder::new(columns),
+            },
+        );
+        Ok(id)
+    }
+
+    fn next_batch(&mut self, id: u32) -> wasmtime::Result<Result<Option<Batch>, Error>> {
+        let Some(scan) = self.scans.get_mut(&id) else {
+            return Err(wasmtime::format_err!("scanner {id} is not open"));
+        };
+        let Some(batch) = scan.reader.next() else {
+            return Ok(Ok(None));
+        };
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => return Ok(Err(Error::Invalid(e.to_string()))),
+        };
+        let fed = scan
+            .encoder
+            .encode(&batch)
+            .map_err(|e| wasmtime::format_err!("{e}"))?;
+        self.counters.rows_fed += u64::from(fed.batch.rows);
+        self.counters.bytes_fed += fed.bytes;
+        Ok(Ok(Some(fed.batch)))
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for HostState {}
+
+impl data::Host for HostState {
+    fn datasets(&mut self) -> wasmtime::Result<Vec<DatasetInfo>> {
+        Ok(self.grants.iter().map(Grant::info).collect())
+    }
+
+    fn scan(
+        &mut self,
+        dataset: String,
+        columns: Vec<String>,
+        batch_rows: u32,
+    ) -> wasmtime::Result<Result<Resource<Scanner>, Error>> {
+        Ok(self
+            .open_scan(&dataset, columns, batch_rows)
+            .map(Resource::new_own))
+    }
+}
+
+impl data::HostScanner for HostState {
+    fn next(
+        &mut self,
+        scanner: Resource<Scanner>,
+    ) -> wasmtime::Result<Result<Option<Batch>, Error>> {
+        self.next_batch(scanner.rep())
+    }
+
+    fn drop(&mut self, scanner: Resource<Scanner>) -> wasmtime::Result<()> {
+        self.scans.remove(&scanner.rep());
+        Ok(())
+    }
+}
+
+impl aggregates::Host for HostState {
+    fn aggregate(&mut self, query: Query) -> wasmtime::Result<Result<AggregateResult, Error>> {
+        if self.counters.aggregate_queries >= MAX_AGGREGATE_QUERIES {
+            return Ok(Err(Error::LimitReached(format!(
+                "this run already made {MAX_AGGREGATE_QUERIES} aggregate queries"
+            ))));
+        }
+        let grant = match self.grant(&query.dataset) {
+            Ok(g) => g,
+            Err(e) => return Ok(Err(e)),
+        };
+        let computed = aggregate::run(grant, &query, self.limits.batch_rows as usize);
+        Ok(computed.map(|c| {
+            self.counters.aggregate_queries += 1;
+            self.counters.groups_suppressed += c.result.suppressed_groups;
+            c.result
+        }))
+    }
+}

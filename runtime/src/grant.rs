@@ -1,0 +1,104 @@
+//! A dataset as one run may see it: the dataset joined with its policy.
+//!
+//! Every guest request for a column goes through [`Grant::column`], so a
+//! `none` column is indistinguishable from a missing one and an
+//! `aggregate` column can never be scanned.
+
+use sluice_host_api::types::{
+    self, Access as WitAccess, ColumnInfo, ColumnType as WitType, DatasetInfo,
+};
+
+use crate::data::{ColumnType, Dataset};
+use crate::policy::{Access, ColumnRule, Policy};
+
+/// A column the guest may reach.
+#[derive(Debug, Clone, Copy)]
+pub struct VisibleColumn {
+    /// Index in the dataset schema.
+    pub index: usize,
+    /// Its type.
+    pub column_type: ColumnType,
+    /// What the policy allows.
+    pub rule: ColumnRule,
+}
+
+/// A dataset with the policy that governs it.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    /// The dataset.
+    pub dataset: Dataset,
+    /// Its release policy.
+    pub policy: Policy,
+}
+
+impl Grant {
+    /// The dataset's name.
+    pub fn name(&self) -> &str {
+        &self.dataset.name
+    }
+
+    /// Looks a column up as the guest may see it: `none` columns and columns
+    /// the file lacks are both "not found".
+    pub fn column(&self, name: &str) -> Result<VisibleColumn, types::Error> {
+        let rule = self.policy.rule(name);
+        match (self.dataset.column(name), rule.access) {
+            (Some((index, column_type)), Access::Raw | Access::Aggregate) => Ok(VisibleColumn {
+                index,
+                column_type,
+                rule,
+            }),
+            _ => Err(types::Error::NotFound(format!(
+                "dataset `{}` has no column `{name}` visible to this module",
+                self.name()
+            ))),
+        }
+    }
+
+    /// A column the guest wants to scan: it must be `raw`.
+    pub fn raw_column(&self, name: &str) -> Result<VisibleColumn, types::Error> {
+        let column = self.column(name)?;
+        if column.rule.access != Access::Raw {
+            return Err(types::Error::NotPermitted(format!(
+                "column `{name}` of dataset `{}` is aggregate-only: use host aggregates, not a scan",
+                self.name()
+            )));
+        }
+        Ok(column)
+    }
+
+    /// The dataset as the guest may see it.
+    pub fn info(&self) -> DatasetInfo {
+        let columns = self
+            .dataset
+            .schema
+            .fields()
+            .iter()
+            .filter_map(|f| {
+                let c = self.column(f.name()).ok()?;
+                Some(ColumnInfo {
+                    name: f.name().clone(),
+                    type_: wit_type(c.column_type),
+                    access: if c.rule.access == Access::Raw {
+                        WitAccess::Raw
+                    } else {
+                        WitAccess::Aggregate
+                    },
+                    group_key: c.rule.group_key,
+                })
+            })
+            .collect();
+        DatasetInfo {
+            name: self.name().to_string(),
+            columns,
+        }
+    }
+}
+
+fn wit_type(t: ColumnType) -> WitType {
+    match t {
+        ColumnType::Int64 => WitType::Int64,
+        ColumnType::Float64 => WitType::Float64,
+        ColumnType::Boolean => WitType::Boolean,
+        ColumnType::Utf8 => WitType::Utf8,
+    }
+}

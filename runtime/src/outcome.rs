@@ -1,0 +1,87 @@
+//! What a run produced: the decision, the released output (if any), and the
+//! exact usage figures billing and audit are built on.
+
+use serde::Serialize;
+
+use crate::output::OutputTable;
+
+/// The outcome of one run attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// The output passed every release rule and may leave the node.
+    Released,
+    /// The guest finished but its output broke a release rule.
+    Withheld,
+    /// The run was refused before the guest started.
+    Denied,
+    /// The guest was stopped: fuel, memory, time, trap or guest error.
+    Aborted,
+}
+
+/// Measured figures of one run. Fuel, rows and bytes are deterministic;
+/// wall time and peak memory are measurements.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Usage {
+    /// Fuel the guest consumed.
+    pub fuel_consumed: u64,
+    /// The policy's fuel limit.
+    pub fuel_limit: u64,
+    /// Peak guest linear memory, bytes.
+    pub memory_peak_bytes: u64,
+    /// Wall time of the run, milliseconds.
+    pub wall_ms: u64,
+    /// Rows fed to the guest by scans.
+    pub rows_fed: u64,
+    /// Bytes fed to the guest by scans.
+    pub bytes_fed: u64,
+    /// Host aggregate queries answered.
+    pub aggregate_queries: u64,
+    /// Groups suppressed by the minimum group size, over all queries.
+    pub groups_suppressed: u64,
+    /// Bytes of the canonical output (whether released or not).
+    pub output_bytes: u64,
+    /// Bytes the guest wrote to stdout/stderr (kept in the run log).
+    pub log_bytes: u64,
+    /// Whether the compiled module came from the cache.
+    pub compile_cached: bool,
+}
+
+/// A dataset's identity at run time.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    /// Dataset name.
+    pub dataset: String,
+    /// SHA-256 of the file content.
+    pub snapshot: String,
+    /// Hash of the policy version that governed it.
+    pub policy_hash: String,
+}
+
+/// Everything one run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOutcome {
+    /// Unique id of this run attempt.
+    pub run_id: String,
+    /// What happened.
+    pub decision: Decision,
+    /// Why, when not released.
+    pub reason: Option<String>,
+    /// The output, only when released.
+    pub output: Option<OutputTable>,
+    /// SHA-256 of the canonical output, when the guest returned one.
+    pub output_hash: Option<String>,
+    /// Usage figures.
+    pub usage: Usage,
+    /// SHA-256 of the module.
+    pub module_hash: String,
+    /// The datasets and policies of the run.
+    pub data_snapshots: Vec<Snapshot>,
+    /// Seed of the guest's randomness.
+    pub seed: u64,
+    /// The engine and its deterministic configuration.
+    pub engine: String,
+    /// Captured guest stdout/stderr: for the node's operator, never released.
+    #[serde(skip)]
+    pub log: Vec<u8>,
+}

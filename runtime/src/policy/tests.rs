@@ -1,0 +1,134 @@
+use proptest::prelude::*;
+
+use super::*;
+
+const GOOD: &str = r#"
+dataset = "patients"
+description = "test"
+
+[columns]
+patient_id = "none"
+age = "raw"
+sex = { access = "raw", group_key = false }
+zip = { access = "aggregate", group_key = true }
+income = "aggregate"
+
+[limits]
+fuel = 1_000_000
+memory_mb = 64
+wall_ms = 2_000
+output_rows = 100
+output_bytes = 4096
+
+[aggregates]
+min_group_size = 5
+"#;
+
+#[test]
+fn parses_every_field() {
+    let p = Policy::parse(GOOD).unwrap();
+    assert_eq!(p.dataset, "patients");
+    assert_eq!(p.limits.fuel, 1_000_000);
+    assert_eq!(p.limits.memory_bytes, 64 << 20);
+    assert_eq!(p.limits.wall_ms, 2_000);
+    assert_eq!(p.limits.output_rows, 100);
+    assert_eq!(p.limits.output_bytes, 4096);
+    assert_eq!(p.limits.log_bytes, Limits::default().log_bytes);
+    assert_eq!(p.min_group_size, 5);
+    assert_eq!(p.rule("age"), ColumnRule { access: Access::Raw, group_key: true });
+    assert_eq!(p.rule("sex"), ColumnRule { access: Access::Raw, group_key: false });
+    assert_eq!(p.rule("zip"), ColumnRule { access: Access::Aggregate, group_key: true });
+    assert_eq!(p.rule("income"), ColumnRule { access: Access::Aggregate, group_key: false });
+}
+
+#[test]
+fn unlisted_columns_are_none() {
+    let p = Policy::parse(GOOD).unwrap();
+    assert_eq!(p.rule("diagnosis").access, Access::None);
+    assert_eq!(p.rule("patient_id").access, Access::None);
+    assert!(!p.rule("patient_id").group_key);
+}
+
+#[test]
+fn hash_identifies_the_exact_text() {
+    let a = Policy::parse(GOOD).unwrap();
+    let b = Policy::parse(&GOOD.replace("fuel = 1_000_000", "fuel = 1_000_001")).unwrap();
+    assert_eq!(a.hash.len(), 64);
+    assert_ne!(a.hash, b.hash);
+    assert_eq!(a.hash, Policy::parse(GOOD).unwrap().hash);
+}
+
+fn err(text: &str) -> String {
+    Policy::parse(text).unwrap_err().to_string()
+}
+
+#[test]
+fn unknown_key_names_key_and_line() {
+    let e = err(&GOOD.replace("wall_ms = 2_000", "wall_ms = 2_000\nwal_ms = 3"));
+    assert!(e.contains("line 16"), "{e}");
+    assert!(e.contains("unknown field `wal_ms`"), "{e}");
+}
+
+#[test]
+fn unknown_top_level_key_is_an_error() {
+    let e = err(&format!("{GOOD}\n[pricing]\nper_run = 1\n"));
+    assert!(e.contains("unknown field `pricing`"), "{e}");
+}
+
+#[test]
+fn bad_access_value_is_an_error() {
+    let e = err(&GOOD.replace("age = \"raw\"", "age = \"rwa\""));
+    assert!(e.contains("line 7"), "{e}");
+}
+
+#[test]
+fn out_of_range_values_name_key_and_line() {
+    let e = err(&GOOD.replace("memory_mb = 64", "memory_mb = 0"));
+    assert_eq!(e, "policy error at line 14: `limits.memory_mb`: 0 is out of range; expected 1 to 65536");
+    let e = err(&GOOD.replace("fuel = 1_000_000", "fuel = -5"));
+    assert!(e.contains("`limits.fuel`") && e.contains("line 13"), "{e}");
+    let e = err(&GOOD.replace("min_group_size = 5", "min_group_size = 0"));
+    assert!(e.contains("`aggregates.min_group_size`") && e.contains("line 20"), "{e}");
+}
+
+#[test]
+fn wrong_type_is_an_error() {
+    let e = err(&GOOD.replace("wall_ms = 2_000", "wall_ms = \"2s\""));
+    assert!(e.contains("line 15"), "{e}");
+}
+
+#[test]
+fn missing_dataset_is_an_error() {
+    let e = err("[limits]\nfuel = 5\n");
+    assert!(e.contains("missing field `dataset`"), "{e}");
+}
+
+#[test]
+fn bad_dataset_name_is_an_error() {
+    let e = err("dataset = \"../etc\"\n");
+    assert!(e.contains("`dataset`") && e.contains("not a valid dataset name"), "{e}");
+}
+
+proptest! {
+    #[test]
+    fn any_text_parses_or_errors_without_panicking(text in "\\PC{0,200}") {
+        let _ = Policy::parse(&text);
+    }
+
+    #[test]
+    fn limits_round_trip(fuel in 1i64..i64::MAX, mem in 1i64..=65_536, wall in 1i64..=86_400_000, rows in 0i64..1_000_000) {
+        let text = format!("dataset = \"d\"\n[limits]\nfuel = {fuel}\nmemory_mb = {mem}\nwall_ms = {wall}\noutput_rows = {rows}\n");
+        let p = Policy::parse(&text).unwrap();
+        prop_assert_eq!(p.limits.fuel, fuel as u64);
+        prop_assert_eq!(p.limits.memory_bytes, (mem as u64) << 20);
+        prop_assert_eq!(p.limits.wall_ms, wall as u64);
+        prop_assert_eq!(p.limits.output_rows, rows as u64);
+    }
+
+    #[test]
+    fn out_of_range_memory_is_refused(mem in prop_oneof![i64::MIN..=0, 65_537i64..i64::MAX]) {
+        let text = format!("dataset = \"d\"\n[limits]\nmemory_mb = {mem}\n");
+        let e = Policy::parse(&text).unwrap_err().to_string();
+        prop_assert!(e.contains("line 3") && e.contains("limits.memory_mb"), "{}", e);
+    }
+}

@@ -1,0 +1,233 @@
+//! One run, step by step: hash the module, compile (or reuse) it, give it a
+//! sandbox with the policy's limits, call it, check its output against the
+//! release rules, and report the decision with exact usage figures.
+//!
+//! Every way a run can end maps to one decision with a precise reason: a
+//! bad module is `denied` before it executes, a guest stopped by fuel,
+//! memory, time, stack or a trap is `aborted` with that cause, and an output
+//! breaking a release rule is `withheld` with the rule named.
+
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+use sluice_host_api::Analytic;
+use sluice_host_api::types::Error as GuestError;
+use wasmtime::{Store, Trap};
+
+use crate::engine::{EPOCH_TICK, Engine, HostState, RunLog, sandbox_ctx};
+use crate::error::EngineError;
+use crate::grant::Grant;
+use crate::outcome::{Decision, RunOutcome, Snapshot, Usage};
+use crate::output::OutputTable;
+use crate::policy::Limits;
+
+/// What to run, over what.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// The component's bytes.
+    pub module: Vec<u8>,
+    /// The datasets with their policies.
+    pub grants: Vec<Grant>,
+    /// The buyer's parameters, passed to the guest as text.
+    pub params: String,
+    /// Seed of the guest's randomness; `None` lets the host pick one.
+    pub seed: Option<u64>,
+}
+
+/// SHA-256 of a module's bytes, hex.
+pub fn module_hash(module: &[u8]) -> String {
+    hex::encode(Sha256::digest(module))
+}
+
+/// The strictest of the limits of every policy in the run.
+pub fn strictest(grants: &[Grant]) -> Limits {
+    let all = grants.iter().map(|g| &g.policy.limits);
+    let min = |f: fn(&Limits) -> u64| all.clone().map(f).min().unwrap_or(0);
+    Limits {
+        fuel: min(|l| l.fuel),
+        memory_bytes: min(|l| l.memory_bytes),
+        wall_ms: min(|l| l.wall_ms),
+        output_rows: min(|l| l.output_rows),
+        output_bytes: min(|l| l.output_bytes),
+        log_bytes: min(|l| l.log_bytes),
+        batch_rows: min(|l| l.batch_rows.into()) as u32,
+    }
+}
+
+impl Engine {
+    /// Runs `request` and reports the outcome. Only an inconsistent request
+    /// is an `Err`; everything the module or guest does is an outcome.
+    pub fn run(&self, request: RunRequest) -> Result<RunOutcome, EngineError> {
+        if request.grants.is_empty() {
+            return Err(EngineError::Request(
+                "a run needs at least one dataset".into(),
+            ));
+        }
+        let limits = strictest(&request.grants);
+        let seed = request.seed.unwrap_or_else(rand::random);
+        let started = Instant::now();
+        let mut outcome = RunOutcome {
+            run_id: uuid::Uuid::new_v4().to_string(),
+            decision: Decision::Denied,
+            reason: None,
+            output: None,
+            output_hash: None,
+            usage: Usage {
+                fuel_limit: limits.fuel,
+                ..Usage::default()
+            },
+            module_hash: module_hash(&request.module),
+            data_snapshots: request
+                .grants
+                .iter()
+                .map(|g| Snapshot {
+                    dataset: g.name().to_string(),
+                    snapshot: g.dataset.snapshot.clone(),
+                    policy_hash: g.policy.hash.clone(),
+                })
+                .collect(),
+            seed,
+            engine: self.description.clone(),
+            log: Vec::new(),
+        };
+        let _span =
+            tracing::info_span!("run", run_id = %outcome.run_id, module = %outcome.module_hash)
+                .entered();
+        self.execute(request, &limits, &mut outcome);
+        outcome.usage.wall_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(decision = ?outcome.decision, reason = ?outcome.reason, fuel = outcome.usage.fuel_consumed, "run finished");
+        Ok(outcome)
+    }
+
+    fn execute(&self, request: RunRequest, limits: &Limits, outcome: &mut RunOutcome) {
+        if let Err(reason) = check_component_header(&request.module) {
+            outcome.reason = Some(reason);
+            return;
+        }
+        let component = match self
+            .cache
+            .get(&self.engine, &outcome.module_hash, &request.module)
+        {
+            Ok((c, cached)) => {
+                outcome.usage.compile_cached = cached;
+                c
+            }
+            Err(e) => {
+                outcome.reason = Some(format!(
+                    "module is not a valid WebAssembly component: {e:#}"
+                ));
+                return;
+            }
+        };
+        let log = RunLog::new(limits.log_bytes as usize);
+        let state = HostState::new(
+            sandbox_ctx(outcome.seed, &log),
+            request.grants,
+            limits.clone(),
+        );
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.cap);
+        let fuel_set = store.set_fuel(limits.fuel);
+        let ticks = limits.wall_ms.div_ceil(EPOCH_TICK.as_millis() as u64) + 1;
+        store.set_epoch_deadline(ticks);
+        let result = fuel_set.and_then(|()| {
+            let instance = Analytic::instantiate(&mut store, &component, &self.linker)
+                .map_err(|e| e.context("cannot instantiate the module"))?;
+            instance.call_run(&mut store, &request.params)
+        });
+        outcome.usage.fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let state = store.data();
+        outcome.usage.memory_peak_bytes = state.cap.peak as u64;
+        outcome.usage.rows_fed = state.counters.rows_fed;
+        outcome.usage.bytes_fed = state.counters.bytes_fed;
+        outcome.usage.aggregate_queries = state.counters.aggregate_queries;
+        outcome.usage.groups_suppressed = state.counters.groups_suppressed;
+        let (log_bytes, written) = log.take();
+        outcome.log = log_bytes;
+        outcome.usage.log_bytes = written;
+        match result {
+            Ok(Ok(table)) => release(OutputTable::from(table), limits, outcome),
+            Ok(Err(e)) => abort(
+                outcome,
+                format!("the guest returned an error: {}", guest_error(&e)),
+            ),
+            Err(e) => {
+                let refused = store.data().cap.refused;
+                abort(outcome, classify(&e, refused, limits));
+            }
+        }
+    }
+}
+
+fn abort(outcome: &mut RunOutcome, reason: String) {
+    outcome.decision = Decision::Aborted;
+    outcome.reason = Some(reason);
+}
+
+fn release(table: OutputTable, limits: &Limits, outcome: &mut RunOutcome) {
+    let bytes = table.canonical_bytes();
+    outcome.usage.output_bytes = bytes.len() as u64;
+    outcome.output_hash = Some(OutputTable::hash_of(&bytes));
+    match table.check(bytes.len(), limits) {
+        Ok(()) => {
+            outcome.decision = Decision::Released;
+            outcome.output = Some(table);
+        }
+        Err(rule) => {
+            outcome.decision = Decision::Withheld;
+            outcome.reason = Some(format!("release rule failed: {rule}"));
+        }
+    }
+}
+
+/// Refuses anything that is not a WebAssembly component before compiling.
+fn check_component_header(module: &[u8]) -> Result<(), String> {
+    const MAGIC: &[u8] = b"\0asm";
+    match module.get(..8) {
+        Some(h) if &h[..4] == MAGIC && h[4..] == [0x0d, 0x00, 0x01, 0x00] => Ok(()),
+        Some(h) if &h[..4] == MAGIC && h[4..] == [0x01, 0x00, 0x00, 0x00] => Err(
+            "module is a core WebAssembly module, not a component: build it with `cargo build --target wasm32-wasip2`"
+                .into(),
+        ),
+        _ => Err("module is not WebAssembly: it does not start with the `\\0asm` header".into()),
+    }
+}
+
+/// Renders a guest-visible error as `kind: message`.
+pub fn guest_error(e: &GuestError) -> String {
+    match e {
+        GuestError::NotPermitted(m) => format!("not-permitted: {m}"),
+        GuestError::NotFound(m) => format!("not-found: {m}"),
+        GuestError::Invalid(m) => format!("invalid: {m}"),
+        GuestError::LimitReached(m) => format!("limit-reached: {m}"),
+    }
+}
+
+/// Names the cause of a trap or host failure.
+fn classify(e: &wasmtime::Error, memory_refused: Option<usize>, limits: &Limits) -> String {
+    if let Some(asked) = memory_refused {
+        return format!(
+            "memory limit exceeded: the guest asked for {} MiB, the policy allows {} MiB",
+            asked.div_ceil(1 << 20),
+            limits.memory_bytes >> 20
+        );
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => format!(
+            "fuel exhausted: the guest used all {} fuel the policy allows",
+            limits.fuel
+        ),
+        Some(Trap::Interrupt) => format!(
+            "wall-clock limit exceeded: the policy allows {} ms",
+            limits.wall_ms
+        ),
+        Some(Trap::StackOverflow) => {
+            "stack overflow: the guest exceeded the wasm call-stack limit".into()
+        }
+        Some(Trap::UnreachableCodeReached) => {
+            "guest trapped: unreachable executed (the guest panicked or aborted)".into()
+        }
+        Some(trap) => format!("guest trapped: {trap}"),
+        None => format!("run failed: {e:#}"),
+    }
+}

@@ -1,0 +1,79 @@
+//! Command-line interface: argument parsing and dispatch to one module per
+//! command. Every refusal prints a clear message and exits non-zero.
+
+mod demo;
+mod example_data;
+mod policy;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code when the run was not released.
+pub const EXIT_NOT_RELEASED: u8 = 3;
+
+/// A failed command: what went wrong and the exit code it earns.
+pub struct Failure {
+    /// What went wrong.
+    pub error: anyhow::Error,
+    /// 2 for usage errors, 1 for internal errors.
+    pub code: u8,
+}
+
+impl Failure {
+    /// A usage error: the caller gave something unusable (exit 2).
+    pub fn usage(error: impl Into<anyhow::Error>) -> Self {
+        Self {
+            error: error.into(),
+            code: 2,
+        }
+    }
+
+    /// An internal error (exit 1).
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Self {
+            error: error.into(),
+            code: 1,
+        }
+    }
+}
+
+/// Sluice: a WebAssembly sandbox for analytics next to raw data.
+#[derive(Parser)]
+#[command(name = "sluice", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a module once over local datasets under their policies.
+    Run(run::RunArgs),
+    /// Validate and explain release policies.
+    Policy {
+        #[command(subcommand)]
+        command: policy::PolicyCommand,
+    },
+    /// Build the examples, generate the example data and run them, showing
+    /// released results and refused hostile runs.
+    Demo {
+        /// Where to put the example data.
+        #[arg(long, default_value = "target/demo-data")]
+        data_dir: PathBuf,
+    },
+    /// Write the fixed-seed example datasets.
+    ExampleData(example_data::ExampleDataArgs),
+}
+
+/// Runs the parsed command.
+pub fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
+    match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Policy { command } => policy::run(command),
+        Command::Demo { data_dir } => demo::run(&data_dir),
+        Command::ExampleData(args) => example_data::run(args),
+    }
+}
