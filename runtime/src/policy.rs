@@ -145,13 +145,16 @@ impl<'de> Deserialize<'de> for RawColumn {
         impl<'de> Visitor<'de> for V {
             type Value = RawColumn;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("\"raw\", \"aggregate\", \"none\" or a table { access = ..., group_key = ... }")
+                f.write_str(
+                    "\"raw\", \"aggregate\", \"none\" or a table { access = ..., group_key = ... }",
+                )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RawColumn, E> {
                 Access::deserialize(v.into_deserializer()).map(RawColumn::Access)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawColumn, A::Error> {
-                RawColumnTable::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawColumn::Table)
+                RawColumnTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawColumn::Table)
             }
         }
         d.deserialize_any(V)

@@ -127,7 +127,11 @@ impl Engine {
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.cap);
-        let fuel_set = store.set_fuel(limits.fuel);
+        let fuel_set = if self.meter_fuel {
+            store.set_fuel(limits.fuel)
+        } else {
+            Ok(())
+        };
         let ticks = limits.wall_ms.div_ceil(EPOCH_TICK.as_millis() as u64) + 1;
         store.set_epoch_deadline(ticks);
         let result = fuel_set.and_then(|()| {
@@ -135,7 +139,9 @@ impl Engine {
                 .map_err(|e| e.context("cannot instantiate the module"))?;
             instance.call_run(&mut store, &request.params)
         });
-        outcome.usage.fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        if self.meter_fuel {
+            outcome.usage.fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        }
         let state = store.data();
         outcome.usage.memory_peak_bytes = state.cap.peak as u64;
         outcome.usage.rows_fed = state.counters.rows_fed;

@@ -87,7 +87,11 @@ pub fn run(data_dir: &Path) -> Result<ExitCode, Failure> {
     let mut surprises = 0;
     for step in STEPS {
         println!("\n== {} [{}]", step.title, step.guest);
-        let data = format!("{}={}", step.dataset, data_file(&data_dir, step.dataset).display());
+        let data = format!(
+            "{}={}",
+            step.dataset,
+            data_file(&data_dir, step.dataset).display()
+        );
         let policy = root.join("policies").join(format!("{}.toml", step.dataset));
         let grants = grants(&[data], &[policy])?;
         let module = guests::component(&wasm, step.guest);
@@ -95,11 +99,16 @@ pub fn run(data_dir: &Path) -> Result<ExitCode, Failure> {
         print!("{}", render::outcome(&outcome));
         if outcome.decision != step.expect {
             surprises += 1;
-            eprintln!("unexpected decision for {}: {:?}", step.guest, outcome.decision);
+            eprintln!(
+                "unexpected decision for {}: {:?}",
+                step.guest, outcome.decision
+            );
         }
     }
     if surprises > 0 {
-        return Err(Failure::internal(anyhow!("{surprises} demo steps did not end as expected")));
+        return Err(Failure::internal(anyhow!(
+            "{surprises} demo steps did not end as expected"
+        )));
     }
     println!("\nAll runs ended as the policies require. Try `sluice run --help` next.");
     Ok(ExitCode::SUCCESS)

@@ -25,16 +25,37 @@ pub enum PolicyCommand {
 }
 
 fn explain(p: &Policy) -> String {
-    let mut out = format!("policy for dataset `{}` is valid (sha256 {})\n", p.dataset, p.hash);
+    let mut out = format!(
+        "policy for dataset `{}` is valid (sha256 {})\n",
+        p.dataset, p.hash
+    );
     for access in [Access::Raw, Access::Aggregate] {
         let cols: Vec<String> = p
             .columns
             .iter()
             .filter(|(_, r)| r.access == access)
-            .map(|(n, r)| if r.group_key { format!("{n} (group key)") } else { n.clone() })
+            .map(|(n, r)| {
+                if r.group_key {
+                    format!("{n} (group key)")
+                } else {
+                    n.clone()
+                }
+            })
             .collect();
-        let label = if access == Access::Raw { "raw (scannable)" } else { "aggregate only" };
-        let _ = writeln!(out, "  {label}: {}", if cols.is_empty() { "-".into() } else { cols.join(", ") });
+        let label = if access == Access::Raw {
+            "raw (scannable)"
+        } else {
+            "aggregate only"
+        };
+        let _ = writeln!(
+            out,
+            "  {label}: {}",
+            if cols.is_empty() {
+                "-".into()
+            } else {
+                cols.join(", ")
+            }
+        );
     }
     let _ = writeln!(out, "  every other column is invisible (none)");
     let l = &p.limits;
@@ -49,7 +70,11 @@ fn explain(p: &Policy) -> String {
         l.log_bytes,
         l.batch_rows
     );
-    let _ = writeln!(out, "  host aggregates suppress groups smaller than {}", p.min_group_size);
+    let _ = writeln!(
+        out,
+        "  host aggregates suppress groups smaller than {}",
+        p.min_group_size
+    );
     out
 }
 
@@ -57,12 +82,18 @@ fn explain(p: &Policy) -> String {
 pub fn run(cmd: PolicyCommand) -> Result<ExitCode, Failure> {
     match cmd {
         PolicyCommand::Check { path, json } => {
-            let policy = Policy::load(&path).map_err(|e| Failure::usage(anyhow!("{}: {e}", path.display())))?;
+            let policy = Policy::load(&path)
+                .map_err(|e| Failure::usage(anyhow!("{}: {e}", path.display())))?;
             if json {
                 let columns: serde_json::Map<String, serde_json::Value> = policy
                     .columns
                     .iter()
-                    .map(|(n, r)| (n.clone(), serde_json::json!({"access": r.access, "group_key": r.group_key})))
+                    .map(|(n, r)| {
+                        (
+                            n.clone(),
+                            serde_json::json!({"access": r.access, "group_key": r.group_key}),
+                        )
+                    })
                     .collect();
                 let v = serde_json::json!({
                     "valid": true,

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow};
 use clap::Args;
 use sluice::render;
-use sluice_runtime::{Dataset, Decision, Engine, EngineConfig, Grant, Policy, RunOutcome, RunRequest};
+use sluice_runtime::{
+    Dataset, Decision, Engine, EngineConfig, Grant, Policy, RunOutcome, RunRequest,
+};
 
 use super::{EXIT_NOT_RELEASED, Failure};
 
@@ -54,7 +56,11 @@ pub fn grants(data: &[String], policies: &[PathBuf]) -> Result<Vec<Grant>, Failu
                 .iter()
                 .find(|p| p.dataset == name)
                 .cloned()
-                .ok_or_else(|| Failure::usage(anyhow!("dataset `{name}` has no policy: pass --policy with `dataset = \"{name}\"`")))?;
+                .ok_or_else(|| {
+                    Failure::usage(anyhow!(
+                        "dataset `{name}` has no policy: pass --policy with `dataset = \"{name}\"`"
+                    ))
+                })?;
             let dataset = Dataset::open(name, path.as_ref()).map_err(Failure::usage)?;
             Ok(Grant { dataset, policy })
         })
@@ -62,7 +68,13 @@ pub fn grants(data: &[String], policies: &[PathBuf]) -> Result<Vec<Grant>, Failu
 }
 
 /// Executes one run and returns its outcome.
-pub fn execute(engine: &Engine, module: &PathBuf, grants: Vec<Grant>, params: String, seed: Option<u64>) -> Result<RunOutcome, Failure> {
+pub fn execute(
+    engine: &Engine,
+    module: &PathBuf,
+    grants: Vec<Grant>,
+    params: String,
+    seed: Option<u64>,
+) -> Result<RunOutcome, Failure> {
     let module = std::fs::read(module)
         .with_context(|| format!("cannot read module {}", module.display()))
         .map_err(Failure::usage)?;

@@ -187,13 +187,17 @@ impl AggregateBuilder {
 
     /// Runs the query on the host. Fails with the host's error if the
     /// policy refuses it (unknown column, key not allowed, budget spent...).
+    /// A query without any function asks for [`AggregateFn::Count`].
     ///
     /// ```no_run
     /// # fn demo(ctx: &mut sluice_guest::Ctx) -> sluice_guest::Result<()> {
     /// let total = ctx.aggregate("patients").run()?.total_count();
     /// # Ok(()) }
     /// ```
-    pub fn run(self) -> Result<AggregateResult> {
+    pub fn run(mut self) -> Result<AggregateResult> {
+        if self.functions.is_empty() {
+            self.functions.push(AggregateFn::Count);
+        }
         let query = Query {
             dataset: self.dataset,
             column: self.column,

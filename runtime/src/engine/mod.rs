@@ -39,6 +39,9 @@ pub struct EngineConfig {
     pub max_stack_bytes: usize,
     /// Directory for compiled-module artifacts; `None` keeps them in memory only.
     pub cache_dir: Option<PathBuf>,
+    /// Meter fuel. Always on in a node; off only to measure what metering
+    /// costs (benchmarks), in which case fuel is neither limited nor counted.
+    pub meter_fuel: bool,
 }
 
 impl Default for EngineConfig {
@@ -46,6 +49,7 @@ impl Default for EngineConfig {
         Self {
             max_stack_bytes: 512 << 10,
             cache_dir: None,
+            meter_fuel: true,
         }
     }
 }
@@ -56,6 +60,7 @@ pub struct Engine {
     pub(crate) linker: Linker<HostState>,
     pub(crate) cache: ComponentCache,
     pub(crate) description: String,
+    pub(crate) meter_fuel: bool,
     _ticker: EpochTicker,
 }
 
@@ -64,7 +69,7 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
         let mut c = Config::new();
         c.wasm_component_model(true)
-            .consume_fuel(true)
+            .consume_fuel(config.meter_fuel)
             .epoch_interruption(true)
             .max_wasm_stack(config.max_stack_bytes)
             .cranelift_nan_canonicalization(true)
@@ -77,7 +82,12 @@ impl Engine {
         sluice_host_api::Analytic::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(|e| EngineError::Config(e.to_string()))?;
         let description = format!(
-            "wasmtime {WASMTIME_VERSION}; fuel; epoch {}ms; nan-canonicalization; deterministic relaxed-simd; no threads; stack {} KiB",
+            "wasmtime {WASMTIME_VERSION}; {}; epoch {}ms; nan-canonicalization; deterministic relaxed-simd; no threads; stack {} KiB",
+            if config.meter_fuel {
+                "fuel"
+            } else {
+                "fuel off"
+            },
             EPOCH_TICK.as_millis(),
             config.max_stack_bytes >> 10
         );
@@ -88,6 +98,7 @@ impl Engine {
             linker,
             cache,
             description,
+            meter_fuel: config.meter_fuel,
         })
     }
 

@@ -35,10 +35,34 @@ fn parses_every_field() {
     assert_eq!(p.limits.output_bytes, 4096);
     assert_eq!(p.limits.log_bytes, Limits::default().log_bytes);
     assert_eq!(p.min_group_size, 5);
-    assert_eq!(p.rule("age"), ColumnRule { access: Access::Raw, group_key: true });
-    assert_eq!(p.rule("sex"), ColumnRule { access: Access::Raw, group_key: false });
-    assert_eq!(p.rule("zip"), ColumnRule { access: Access::Aggregate, group_key: true });
-    assert_eq!(p.rule("income"), ColumnRule { access: Access::Aggregate, group_key: false });
+    assert_eq!(
+        p.rule("age"),
+        ColumnRule {
+            access: Access::Raw,
+            group_key: true
+        }
+    );
+    assert_eq!(
+        p.rule("sex"),
+        ColumnRule {
+            access: Access::Raw,
+            group_key: false
+        }
+    );
+    assert_eq!(
+        p.rule("zip"),
+        ColumnRule {
+            access: Access::Aggregate,
+            group_key: true
+        }
+    );
+    assert_eq!(
+        p.rule("income"),
+        ColumnRule {
+            access: Access::Aggregate,
+            group_key: false
+        }
+    );
 }
 
 #[test]
@@ -84,11 +108,17 @@ fn bad_access_value_is_an_error() {
 #[test]
 fn out_of_range_values_name_key_and_line() {
     let e = err(&GOOD.replace("memory_mb = 64", "memory_mb = 0"));
-    assert_eq!(e, "policy error at line 14: `limits.memory_mb`: 0 is out of range; expected 1 to 65536");
+    assert_eq!(
+        e,
+        "policy error at line 14: `limits.memory_mb`: 0 is out of range; expected 1 to 65536"
+    );
     let e = err(&GOOD.replace("fuel = 1_000_000", "fuel = -5"));
     assert!(e.contains("`limits.fuel`") && e.contains("line 13"), "{e}");
     let e = err(&GOOD.replace("min_group_size = 5", "min_group_size = 0"));
-    assert!(e.contains("`aggregates.min_group_size`") && e.contains("line 20"), "{e}");
+    assert!(
+        e.contains("`aggregates.min_group_size`") && e.contains("line 20"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -106,7 +136,10 @@ fn missing_dataset_is_an_error() {
 #[test]
 fn bad_dataset_name_is_an_error() {
     let e = err("dataset = \"../etc\"\n");
-    assert!(e.contains("`dataset`") && e.contains("not a valid dataset name"), "{e}");
+    assert!(
+        e.contains("`dataset`") && e.contains("not a valid dataset name"),
+        "{e}"
+    );
 }
 
 proptest! {

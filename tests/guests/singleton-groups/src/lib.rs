@@ -15,7 +15,7 @@ pub struct SingletonGroups;
 
 impl Analytic for SingletonGroups {
     fn run(ctx: &mut Ctx, _: &str) -> Result<Table> {
-        let result = ctx.aggregate("patients").group_by("zip").run()?;
+        let result = ctx.aggregate("patients").count().group_by("zip").run()?;
         let summary = i64::try_from(result.suppressed_groups).unwrap_or(i64::MAX);
         Ok(Table::new()
             .utf8("zip", result.keys("zip")?.chain([None]))
