@@ -12,7 +12,7 @@ mod common;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
 use sluice_guest::kernels;
 use sluice_runtime::{Decision, Engine, EngineConfig, Policy, RunRequest};
 
@@ -111,5 +111,9 @@ fn policy(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, runs, kernel, policy);
-criterion_main!(benches);
+/// Private, so the functions criterion's macro generates need no docs.
+mod group {
+    use super::{kernel, policy, runs};
+    criterion::criterion_group!(benches, runs, kernel, policy);
+}
+criterion_main!(group::benches);

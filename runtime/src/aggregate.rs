@@ -261,12 +261,14 @@ fn check_functions(query: &Query, value: Option<&VisibleColumn>) -> Result<(), E
             (AggregateFn::Count, _) => {}
             (_, None) => {
                 return Err(Error::Invalid(format!(
-                    "{f:?} needs a column; only count works without one"
+                    "{} needs a column; only count works without one",
+                    fn_name(f)
                 )));
             }
             (_, Some(v)) if v.column_type == ColumnType::Utf8 => {
                 return Err(Error::Invalid(format!(
-                    "{f:?} needs a numeric column, not a string column"
+                    "{} needs a numeric column, not a string column",
+                    fn_name(f)
                 )));
             }
             (AggregateFn::Quantile(q), _) if !(0.0..=1.0).contains(q) => {
@@ -276,6 +278,18 @@ fn check_functions(query: &Query, value: Option<&VisibleColumn>) -> Result<(), E
         }
     }
     Ok(())
+}
+
+/// The function as a buyer would write it.
+fn fn_name(f: &AggregateFn) -> String {
+    match f {
+        AggregateFn::Count => "count".into(),
+        AggregateFn::Sum => "sum".into(),
+        AggregateFn::Mean => "mean".into(),
+        AggregateFn::Min => "min".into(),
+        AggregateFn::Max => "max".into(),
+        AggregateFn::Quantile(q) => format!("quantile({q})"),
+    }
 }
 
 fn check_clamp(query: &Query) -> Result<Option<(f64, f64)>, Error> {
@@ -323,3 +337,6 @@ fn check_keys(grant: &Grant, query: &Query) -> Result<Vec<(KeySpec, VisibleColum
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

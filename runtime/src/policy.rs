@@ -13,6 +13,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
+use crate::data::ColumnType;
 use crate::error::PolicyError;
 
 /// How a guest may reach one column.
@@ -34,6 +35,8 @@ pub struct ColumnRule {
     pub access: Access,
     /// Whether host aggregates may group by this column.
     pub group_key: bool,
+    /// The type the owner declared, overriding CSV inference.
+    pub declared: Option<ColumnType>,
 }
 
 /// Limits every run under this policy obeys.
@@ -110,7 +113,15 @@ impl Policy {
         self.columns.get(column).copied().unwrap_or(ColumnRule {
             access: Access::None,
             group_key: false,
+            declared: None,
         })
+    }
+
+    /// Column types the policy declares.
+    pub fn declared_types(&self) -> impl Iterator<Item = (&str, ColumnType)> {
+        self.columns
+            .iter()
+            .filter_map(|(name, rule)| rule.declared.map(|t| (name.as_str(), t)))
     }
 }
 
@@ -166,6 +177,8 @@ impl<'de> Deserialize<'de> for RawColumn {
 struct RawColumnTable {
     access: Access,
     group_key: Option<bool>,
+    #[serde(rename = "type")]
+    declared: Option<ColumnType>,
 }
 
 type Num = Option<Spanned<i64>>;
@@ -277,11 +290,13 @@ impl RawPolicy {
                     RawColumn::Access(access) => ColumnRule {
                         access,
                         group_key: access == Access::Raw,
+                        declared: None,
                     },
                     RawColumn::Table(t) => ColumnRule {
                         access: t.access,
                         group_key: t.group_key.unwrap_or(t.access == Access::Raw)
                             && t.access != Access::None,
+                        declared: t.declared,
                     },
                 };
                 (name.into_inner(), rule)

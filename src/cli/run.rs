@@ -61,7 +61,9 @@ pub fn grants(data: &[String], policies: &[PathBuf]) -> Result<Vec<Grant>, Failu
                         "dataset `{name}` has no policy: pass --policy with `dataset = \"{name}\"`"
                     ))
                 })?;
-            let dataset = Dataset::open(name, path.as_ref()).map_err(Failure::usage)?;
+            let dataset = Dataset::open(name, path.as_ref())
+                .and_then(|d| d.declare(policy.declared_types()))
+                .map_err(Failure::usage)?;
             Ok(Grant { dataset, policy })
         })
         .collect()

@@ -35,10 +35,10 @@ struct GlobalDictionary {
 impl GlobalDictionary {
     /// Global codes for every entry of `values`, and the entries that are new.
     fn remap(&mut self, values: &ArrayRef) -> (Vec<u32>, Vec<String>) {
-        if let Some((last, map)) = &self.last {
-            if Arc::ptr_eq(last, values) {
-                return (map.clone(), Vec::new());
-            }
+        if let Some((last, map)) = &self.last
+            && Arc::ptr_eq(last, values)
+        {
+            return (map.clone(), Vec::new());
         }
         let strings = values.as_string::<i32>();
         let mut new = Vec::new();

@@ -31,7 +31,7 @@ pub enum Format {
 }
 
 /// The logical type of a column as guests see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ColumnType {
     /// 64-bit signed integers.
@@ -45,6 +45,16 @@ pub enum ColumnType {
 }
 
 impl ColumnType {
+    /// The Arrow type a CSV column of this type is read as.
+    pub fn arrow_type(self) -> DataType {
+        match self {
+            Self::Int64 => DataType::Int64,
+            Self::Float64 => DataType::Float64,
+            Self::Boolean => DataType::Boolean,
+            Self::Utf8 => DataType::Utf8,
+        }
+    }
+
     /// The Sluice type for an Arrow type, if Sluice can feed it.
     pub fn of(data_type: &DataType) -> Option<Self> {
         use DataType::*;
@@ -120,6 +130,47 @@ impl Dataset {
         })
     }
 
+    /// Applies column types the owner declared: for CSV they replace the
+    /// inferred ones (e.g. zip codes as text, not numbers); for Parquet,
+    /// whose types are stored, a declaration must agree with the file.
+    pub fn declare<'a>(
+        mut self,
+        types: impl IntoIterator<Item = (&'a str, ColumnType)>,
+    ) -> Result<Self, DataError> {
+        let mut fields: Vec<arrow_schema::Field> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        for (column, declared) in types {
+            let Some(field) = fields.iter_mut().find(|f| f.name() == column) else {
+                return Err(DataError::Decode {
+                    dataset: self.name.clone(),
+                    message: format!(
+                        "the policy declares a type for column `{column}`, which the file does not have"
+                    ),
+                });
+            };
+            let found = ColumnType::of(field.data_type());
+            match self.format {
+                Format::Csv => *field = field.clone().with_data_type(declared.arrow_type()),
+                Format::Parquet if found == Some(declared) => {}
+                Format::Parquet => {
+                    return Err(DataError::Decode {
+                        dataset: self.name.clone(),
+                        message: format!(
+                            "the policy declares column `{column}` as {declared:?} but the Parquet file stores {}",
+                            field.data_type()
+                        ),
+                    });
+                }
+            }
+        }
+        self.schema = std::sync::Arc::new(arrow_schema::Schema::new(fields));
+        Ok(self)
+    }
+
     /// Index and Sluice type of `column`, if the file has it.
     pub fn column(&self, column: &str) -> Option<(usize, ColumnType)> {
         let (index, field) = self.schema.column_with_name(column)?;
@@ -151,3 +202,6 @@ fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
     }
     Ok((hex::encode(hasher.finalize()), total))
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,7 +10,7 @@ description = "test"
 patient_id = "none"
 age = "raw"
 sex = { access = "raw", group_key = false }
-zip = { access = "aggregate", group_key = true }
+zip = { access = "aggregate", group_key = true, type = "utf8" }
 income = "aggregate"
 
 [limits]
@@ -35,33 +35,21 @@ fn parses_every_field() {
     assert_eq!(p.limits.output_bytes, 4096);
     assert_eq!(p.limits.log_bytes, Limits::default().log_bytes);
     assert_eq!(p.min_group_size, 5);
-    assert_eq!(
-        p.rule("age"),
-        ColumnRule {
-            access: Access::Raw,
-            group_key: true
-        }
-    );
-    assert_eq!(
-        p.rule("sex"),
-        ColumnRule {
-            access: Access::Raw,
-            group_key: false
-        }
-    );
+    let rule = |access, group_key, declared| ColumnRule {
+        access,
+        group_key,
+        declared,
+    };
+    assert_eq!(p.rule("age"), rule(Access::Raw, true, None));
+    assert_eq!(p.rule("sex"), rule(Access::Raw, false, None));
     assert_eq!(
         p.rule("zip"),
-        ColumnRule {
-            access: Access::Aggregate,
-            group_key: true
-        }
+        rule(Access::Aggregate, true, Some(ColumnType::Utf8))
     );
+    assert_eq!(p.rule("income"), rule(Access::Aggregate, false, None));
     assert_eq!(
-        p.rule("income"),
-        ColumnRule {
-            access: Access::Aggregate,
-            group_key: false
-        }
+        p.declared_types().collect::<Vec<_>>(),
+        [("zip", ColumnType::Utf8)]
     );
 }
 

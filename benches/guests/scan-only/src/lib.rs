@@ -28,9 +28,7 @@ impl Analytic for ScanOnly {
             rows += batch.rows() as i64;
             batches += 1;
         }
-        Ok(Table::new()
-            .i64("rows", [rows])
-            .i64("batches", [batches]))
+        Ok(Table::new().i64("rows", [rows]).i64("batches", [batches]))
     }
 }
 
