@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use common::{GroupMeans, check_same, from_output, median, native_mean_by_group};
 use sluice_runtime::data::BatchEncoder;
-use sluice_runtime::{Decision, Engine, EngineConfig, Grant, RunOutcome, RunRequest};
+use sluice_runtime::{Dataset, Decision, Engine, EngineConfig, Grant, RunOutcome};
 
 /// Relative tolerance for means computed in a different order.
 const REL: f64 = 1e-9;
@@ -93,12 +93,7 @@ impl<'a> Variant<'a> {
 
 /// Runs a guest through `Engine::run` and checks it was released.
 fn sandbox(engine: &Engine, module: &[u8], grant: &Grant, params: &str) -> Result<RunOutcome> {
-    let outcome = engine.run(RunRequest {
-        module: module.to_vec(),
-        grants: vec![grant.clone()],
-        params: params.to_string(),
-        seed: Some(1),
-    })?;
+    let outcome = engine.run(common::request(module, grant, params))?;
     ensure!(
         outcome.decision == Decision::Released,
         "run was {:?}: {}",
@@ -254,10 +249,6 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn met(ratio: f64, target: f64) -> &'static str {
-    if ratio <= target { "met" } else { "not met" }
-}
-
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -272,6 +263,16 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores available")
 }
 
+/// Microseconds some runnable task waited for a CPU since boot (Linux PSI).
+fn cpu_wait_us() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/pressure/cpu").ok()?;
+    let some = text.lines().find(|l| l.starts_with("some"))?;
+    some.split_whitespace()
+        .find_map(|f| f.strip_prefix("total="))?
+        .parse()
+        .ok()
+}
+
 fn main() -> Result<()> {
     let rows = env_usize("SLUICE_BENCH_ROWS", 10_000_000)?;
     let runs = env_usize("SLUICE_BENCH_RUNS", 5)?.max(1);
@@ -282,8 +283,8 @@ fn main() -> Result<()> {
     let modules =
         common::guest_modules(&["mean-by-group", "bench-scan-only", "bench-kernel-loop"])?;
     let (mbg, scan_only, kernel_loop) = (&modules[0], &modules[1], &modules[2]);
-    let grant = common::sales_grant(&path)?;
-    let tiny = common::sales_grant(&common::data_file(1_000)?)?;
+    let grant = common::sales_grant(&path, &modules)?;
+    let tiny = common::sales_grant(&common::data_file(1_000)?, &modules)?;
     let fuel = Engine::new(EngineConfig::default())?;
     let bare = Engine::new(EngineConfig {
         meter_fuel: false,
@@ -344,8 +345,9 @@ fn main() -> Result<()> {
             "snapshot",
             "snapshot: `Dataset::open` (SHA-256 of the file + schema)",
             || {
-                common::sales_grant(&path)
-                    .map(|g| drop(std::hint::black_box(g)))
+                Dataset::open("sales", &path)
+                    .map(|d| drop(std::hint::black_box(d)))
+                    .map_err(anyhow::Error::from)
                     .and_then(|()| none())
             },
         ),
@@ -422,6 +424,7 @@ fn main() -> Result<()> {
         v.cold = Some(t);
         eprintln!("  {:<14} {:>9.1} ms", v.key, ms(t));
     }
+    let (pressure_start, rounds_start) = (cpu_wait_us(), Instant::now());
     for round in 1..=runs {
         eprintln!("round {round}/{runs} ...");
         for v in &mut variants {
@@ -429,6 +432,9 @@ fn main() -> Result<()> {
             v.times.push(t);
         }
     }
+    let pressure = cpu_wait_us()
+        .zip(pressure_start)
+        .map(|(end, start)| (end - start) as f64 / 1e6 / rounds_start.elapsed().as_secs_f64());
     let find = |k: &str| variants.iter().find(|v| v.key == k).expect("variant");
     let m = |k: &str| ms(median(&find(k).times));
     let fuel_of = |k: &str| find(k).extra.fuel as f64;
@@ -447,6 +453,21 @@ fn main() -> Result<()> {
     ));
     line(String::new());
     line(format!("Machine: {}.", machine()));
+    line(String::new());
+    line(match pressure {
+        Some(p) => format!(
+            "CPU pressure during the timed rounds (Linux PSI, share of time some task waited \
+             for a CPU): {:.0}%{}",
+            100.0 * p,
+            if p > 0.05 {
+                " — other processes competed for the cores, so expect noise; \
+                 the minimums are the less disturbed figures."
+            } else {
+                "."
+            }
+        ),
+        None => "CPU pressure during the timed rounds: unknown (no /proc/pressure/cpu).".into(),
+    });
     line(String::new());
     line("| variant | median ms | min ms | max ms | M rows/s | × native |".into());
     line("|---|---:|---:|---:|---:|---:|".into());
@@ -574,29 +595,49 @@ fn main() -> Result<()> {
     }
     line(String::new());
 
-    // Targets.
-    let sandbox_ratio = sb / native;
-    let snapshot_ratio = ms(median(&with_snapshot)) / native;
-    let fuel_ratio = sb / m("bare");
-    let loop_ratio = per_pass("sdk_fuel", "keep_fuel") / per_pass("sdk_bare", "keep_bare");
-    line("| target | measured | result |".into());
-    line("|---|---:|---|".into());
-    line(format!(
-        "| sandboxed end-to-end / native ≤ {SANDBOX_TARGET} | {sandbox_ratio:.2} | {} |",
-        met(sandbox_ratio, SANDBOX_TARGET)
-    ));
-    line(format!(
-        "| (the same, counting the snapshot hash) | {snapshot_ratio:.2} | {} |",
-        met(snapshot_ratio, SANDBOX_TARGET)
-    ));
-    line(format!(
-        "| fuel on / fuel off, end-to-end run ≤ {FUEL_TARGET} | {fuel_ratio:.2} | {} |",
-        met(fuel_ratio, FUEL_TARGET)
-    ));
-    line(format!(
-        "| fuel on / fuel off, the guest's loop alone (SDK kernels) ≤ {FUEL_TARGET} | {loop_ratio:.2} | {} |",
-        met(loop_ratio, FUEL_TARGET)
-    ));
+    // Targets, from medians and (less disturbed by other load) minimums.
+    let lo = |k: &str| ms(*find(k).times.iter().min().expect("timed"));
+    let lo_pass = |with: &str, without: &str| (lo(with) - lo(without)) / repeat as f64;
+    let snapshot_med = ms(median(&with_snapshot)) / native;
+    let snapshot_min = ms(*with_snapshot.iter().min().expect("timed")) / lo("native");
+    let targets = [
+        (
+            format!("sandboxed end-to-end / native ≤ {SANDBOX_TARGET}"),
+            sb / native,
+            lo("sandbox") / lo("native"),
+            SANDBOX_TARGET,
+        ),
+        (
+            "(the same, counting the snapshot hash)".to_string(),
+            snapshot_med,
+            snapshot_min,
+            SANDBOX_TARGET,
+        ),
+        (
+            format!("fuel on / fuel off, end-to-end run ≤ {FUEL_TARGET}"),
+            sb / m("bare"),
+            lo("sandbox") / lo("bare"),
+            FUEL_TARGET,
+        ),
+        (
+            format!("fuel on / fuel off, the guest's loop alone (SDK kernels) ≤ {FUEL_TARGET}"),
+            per_pass("sdk_fuel", "keep_fuel") / per_pass("sdk_bare", "keep_bare"),
+            lo_pass("sdk_fuel", "keep_fuel") / lo_pass("sdk_bare", "keep_bare"),
+            FUEL_TARGET,
+        ),
+    ];
+    line("| target | from medians | from minimums | result |".into());
+    line("|---|---:|---:|---|".into());
+    for (label, med_ratio, min_ratio, target) in targets {
+        let result = match (med_ratio <= target, min_ratio <= target) {
+            (true, true) => "met",
+            (false, false) => "not met",
+            _ => "borderline (met on one estimate only)",
+        };
+        line(format!(
+            "| {label} | {med_ratio:.2} | {min_ratio:.2} | {result} |"
+        ));
+    }
     line(String::new());
     match &duck {
         Ok(d) => line(format!(

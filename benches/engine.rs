@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
 use sluice_guest::kernels;
-use sluice_runtime::{Decision, Engine, EngineConfig, Policy, RunRequest};
+use sluice_runtime::{Dataset, Decision, Engine, EngineConfig, Policy};
 
 const ROWS: usize = 1_000_000;
 
@@ -28,7 +28,7 @@ fn setup() -> (std::path::PathBuf, Vec<u8>) {
 
 fn runs(c: &mut Criterion) {
     let (path, module) = setup();
-    let grant = common::sales_grant(&path).expect("grant");
+    let grant = common::sales_grant(&path, std::slice::from_ref(&module)).expect("grant");
     let want = common::native_mean_by_group(&path).expect("native result");
     let mut group = c.benchmark_group("mean-by-group 1M rows");
     group
@@ -43,12 +43,7 @@ fn runs(c: &mut Criterion) {
         .expect("engine");
         let run = || {
             let outcome = engine
-                .run(RunRequest {
-                    module: module.clone(),
-                    grants: vec![grant.clone()],
-                    params: String::new(),
-                    seed: Some(1),
-                })
+                .run(common::request(&module, &grant, ""))
                 .expect("run");
             assert_eq!(outcome.decision, Decision::Released, "{:?}", outcome.reason);
             outcome
@@ -64,15 +59,16 @@ fn runs(c: &mut Criterion) {
         b.iter(|| black_box(common::native_mean_by_group(&path).expect("native")))
     });
     group.bench_function("snapshot hash (Dataset::open)", |b| {
-        b.iter(|| black_box(common::sales_grant(&path).expect("grant")))
+        b.iter(|| black_box(Dataset::open("sales", &path).expect("dataset")))
     });
     group.finish();
 }
 
 fn kernel(c: &mut Criterion) {
-    // Zipf-ish codes over 8 groups and values with ~2% nulls, like the data.
+    // Skewed codes over 8 groups (half in group 0, a quarter in group 1,
+    // ...) and values with ~2% nulls, like the sales data.
     let codes: Vec<u32> = (0..ROWS as u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 29).min(i % 8))
+        .map(|i| i.wrapping_mul(2_654_435_761).leading_zeros().min(7))
         .collect();
     let values: Vec<f64> = (0..ROWS).map(|i| (i % 977) as f64 * 0.25).collect();
     let validity: Vec<u8> = (0..ROWS.div_ceil(8))
@@ -80,6 +76,7 @@ fn kernel(c: &mut Criterion) {
         .collect();
     let mut group = c.benchmark_group("kernel 1M rows");
     group
+        .sample_size(50)
         .measurement_time(Duration::from_secs(5))
         .throughput(Throughput::Elements(ROWS as u64));
     let batch = common::BATCH_ROWS;

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{data, module, repo_policy, sluice};
+use common::{data, fixture, module, policy, repo_policy, sluice};
 
 #[test]
 fn policy_check_explains_a_valid_policy() {
@@ -37,7 +37,7 @@ fn policy_check_names_line_and_key_of_an_error() {
     assert_eq!(r.code, 2);
     assert!(
         r.stderr
-            .contains("at line 29: `limits.wall_ms`: 0 is out of range"),
+            .contains("at line 30: `limits.wall_ms`: 0 is out of range"),
         "{}",
         r.stderr
     );
@@ -53,7 +53,7 @@ fn policy_check_names_line_and_key_of_an_error() {
     let r = sluice(&["policy", "check", typo.to_str().unwrap()]);
     assert_eq!(r.code, 2);
     assert!(
-        r.stderr.contains("line 24") && r.stderr.contains("unknown field `acess`"),
+        r.stderr.contains("line 25") && r.stderr.contains("unknown field `acess`"),
         "{}",
         r.stderr
     );
@@ -126,7 +126,8 @@ fn run_refuses_bad_invocations_with_exit_2() {
 fn run_prints_a_readable_summary_without_json() {
     let sales = format!("sales={}", data("sales").display());
     let m = module("mean-by-group");
-    let p = repo_policy("sales");
+    let p = policy("sales", &[]);
+    let key = fixture().public.to_str().unwrap();
     let r = sluice(&[
         "run",
         "--module",
@@ -135,6 +136,8 @@ fn run_prints_a_readable_summary_without_json() {
         &sales,
         "--policy",
         p.to_str().unwrap(),
+        "--buyer",
+        key,
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.starts_with("decision: released\n"), "{}", r.stdout);

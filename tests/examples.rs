@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int32Type, Int64Type};
-use common::{data, policy, repo_policy, run};
+use common::{data, policy, run};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// Per region: (orders with an amount, sum of amounts), read natively.
@@ -47,7 +47,7 @@ fn sales_by_region() -> BTreeMap<String, (u64, f64)> {
 
 #[test]
 fn mean_by_group_matches_a_native_computation() {
-    let r = run("mean-by-group", "sales", &repo_policy("sales"), &[]);
+    let r = run("mean-by-group", "sales", &policy("sales", &[]), &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.decision(), "released");
     assert!(r.json["reason"].is_null());
@@ -78,7 +78,7 @@ fn top_products_ranks_by_revenue_excluding_returns() {
     let r = run(
         "top-products",
         "sales",
-        &repo_policy("sales"),
+        &policy("sales", &[]),
         &["--params", r#"{"n":5}"#],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -127,7 +127,7 @@ fn linear_regression_recovers_the_generating_model() {
     let r = run(
         "linear-regression",
         "patients",
-        &repo_policy("patients"),
+        &policy("patients", &[]),
         &[],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -168,7 +168,7 @@ fn linear_regression_recovers_the_generating_model() {
 
 #[test]
 fn histogram_uses_only_host_aggregates_and_suppresses_small_groups() {
-    let r = run("histogram", "patients", &repo_policy("patients"), &[]);
+    let r = run("histogram", "patients", &policy("patients", &[]), &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.usage("rows_fed"), 0, "the histogram must not scan");
     assert_eq!(r.usage("aggregate_queries"), 1);

@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{fixture, module, policy, repo_policy, run, sluice};
+use common::{Trust, fixture, module, policy, policy_with, run};
+use sluice_runtime::signing;
 
 #[test]
 fn infinite_loop_runs_out_of_fuel() {
@@ -106,7 +107,7 @@ fn output_byte_cap_is_its_own_rule() {
 
 #[test]
 fn scanning_an_aggregate_column_is_not_permitted() {
-    let r = run("forbidden-raw", "patients", &repo_policy("patients"), &[]);
+    let r = run("forbidden-raw", "patients", &policy("patients", &[]), &[]);
     assert_eq!(r.code, 3);
     assert_eq!(r.decision(), "aborted");
     assert_eq!(
@@ -118,7 +119,7 @@ fn scanning_an_aggregate_column_is_not_permitted() {
 
 #[test]
 fn a_none_column_does_not_exist() {
-    let r = run("hidden-column", "patients", &repo_policy("patients"), &[]);
+    let r = run("hidden-column", "patients", &policy("patients", &[]), &[]);
     assert_eq!(r.code, 3);
     assert_eq!(
         r.reason(),
@@ -132,7 +133,7 @@ fn near_unique_group_keys_are_suppressed() {
     let r = run(
         "singleton-groups",
         "patients",
-        &repo_policy("patients"),
+        &policy("patients", &[]),
         &[],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -169,18 +170,11 @@ fn write(name: &str, bytes: &[u8]) -> std::path::PathBuf {
 }
 
 fn run_module(path: &std::path::Path) -> common::Outcome {
-    let data = format!("patients={}", common::data("patients").display());
-    let policy = repo_policy("patients");
-    sluice(&[
-        "run",
-        "--json",
-        "--module",
-        path.to_str().unwrap(),
-        "--data",
-        &data,
-        "--policy",
-        policy.to_str().unwrap(),
-    ])
+    common::run_module(path, "patients", &policy_with("patients", &[], Trust::SignerOnly), &[])
+}
+
+fn signed(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    write(name, &signing::sign(bytes, &fixture().key).unwrap())
 }
 
 #[test]
@@ -208,24 +202,22 @@ fn core_modules_are_denied() {
 }
 
 #[test]
-fn truncated_and_flipped_components_are_denied() {
+fn signed_but_broken_components_are_denied_at_compilation() {
+    let good = std::fs::read(common::unsigned_module("mean-by-group")).unwrap();
+    let r = run_module(&signed("truncated.wasm", &good[..good.len() / 2]));
+    assert_eq!(r.decision(), "denied");
+    assert!(r.reason().starts_with("module is not a valid WebAssembly component"), "{}", r.reason());
+}
+
+#[test]
+fn any_flipped_byte_of_a_signed_module_is_denied_before_compilation() {
     let good = std::fs::read(module("mean-by-group")).unwrap();
-    let r = run_module(&write("truncated.wasm", &good[..good.len() / 2]));
-    assert_eq!(r.decision(), "denied");
-    assert!(
-        r.reason()
-            .starts_with("module is not a valid WebAssembly component"),
-        "{}",
-        r.reason()
-    );
-    let mut flipped = good.clone();
-    flipped[9] ^= 0xff;
-    let r = run_module(&write("flipped.wasm", &flipped));
-    assert_eq!(r.decision(), "denied");
-    assert!(
-        r.reason()
-            .starts_with("module is not a valid WebAssembly component"),
-        "{}",
-        r.reason()
-    );
+    for at in [9, good.len() / 2, good.len() - 1] {
+        let mut flipped = good.clone();
+        flipped[at] ^= 0x01;
+        let r = run_module(&write("flipped.wasm", &flipped));
+        assert_eq!(r.decision(), "denied", "byte {at}");
+        assert!(r.reason().starts_with("signature check failed:"), "byte {at}: {}", r.reason());
+        assert_eq!(r.usage("fuel_consumed"), 0);
+    }
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{data, fixture, module, policy, repo_policy, run};
+use common::{data, fixture, module, policy, run};
 use sluice_runtime::{Dataset, Decision, Engine, EngineConfig, Grant, Policy, RunRequest};
 
 #[test]
@@ -28,13 +28,13 @@ fn same_inputs_and_seed_give_identical_output_and_fuel() {
     let a = run(
         "mean-by-group",
         "sales",
-        &repo_policy("sales"),
+        &policy("sales", &[]),
         &["--seed", "42"],
     );
     let b = run(
         "mean-by-group",
         "sales",
-        &repo_policy("sales"),
+        &policy("sales", &[]),
         &["--seed", "42"],
     );
     assert_eq!(a.decision(), "released");
@@ -54,7 +54,7 @@ fn probe(seed: &str, log: Option<&std::path::Path>) -> std::collections::BTreeMa
     let r = run(
         "sandbox-probe",
         "patients",
-        &repo_policy("patients"),
+        &policy("patients", &[]),
         &extra,
     );
     assert_eq!(r.decision(), "released", "{}", r.stdout);
@@ -109,7 +109,7 @@ fn randomness_comes_from_the_recorded_seed() {
     let c = probe("8", None);
     assert_eq!(a["random u64 x4"], b["random u64 x4"]);
     assert_ne!(a["random u64 x4"], c["random u64 x4"]);
-    let r = run("sandbox-probe", "patients", &repo_policy("patients"), &[]);
+    let r = run("sandbox-probe", "patients", &policy("patients", &[]), &[]);
     assert!(r.json["seed"].is_u64(), "a host-picked seed is reported");
 }
 
@@ -120,13 +120,13 @@ fn a_second_run_reuses_the_compiled_module() {
     let first = run(
         "histogram",
         "patients",
-        &repo_policy("patients"),
+        &policy("patients", &[]),
         &["--cache-dir", dir],
     );
     let second = run(
         "histogram",
         "patients",
-        &repo_policy("patients"),
+        &policy("patients", &[]),
         &["--cache-dir", dir],
     );
     assert_eq!(first.json["usage"]["compile_cached"], false);
@@ -135,26 +135,29 @@ fn a_second_run_reuses_the_compiled_module() {
     assert_eq!(first.usage("fuel_consumed"), second.usage("fuel_consumed"));
 }
 
-fn grant(dataset: &str, policy_text: Option<&str>) -> Grant {
-    let ext = if dataset == "sales" { "parquet" } else { "csv" };
-    assert!(data(dataset).extension().unwrap() == ext);
-    let policy = match policy_text {
-        Some(t) => Policy::parse(t).unwrap(),
-        None => Policy::load(&repo_policy(dataset)).unwrap(),
-    };
-    Grant {
-        dataset: Dataset::open(dataset, &data(dataset)).unwrap(),
-        policy,
+fn grant(dataset: &str, policy: &std::path::Path) -> Grant {
+    let policy = Policy::load(policy).unwrap();
+    let dataset = Dataset::open(dataset, &data(dataset))
+        .unwrap()
+        .declare(policy.declared_types())
+        .unwrap();
+    Grant { dataset, policy }
+}
+
+fn request(guest: &str, grant: Grant) -> RunRequest {
+    RunRequest {
+        module: std::fs::read(module(guest)).unwrap(),
+        known_keys: vec![fixture().key.public()],
+        grants: vec![grant],
+        seed: Some(1),
+        ..RunRequest::default()
     }
 }
 
 #[test]
 fn one_engine_survives_every_hostile_guest_and_then_runs_normally() {
     let engine = Engine::new(EngineConfig::default()).unwrap();
-    let small = std::fs::read_to_string(repo_policy("patients"))
-        .unwrap()
-        .replace("fuel = 2_000_000_000", "fuel = 20_000_000")
-        .replace("memory_mb = 256", "memory_mb = 64");
+    let small = policy("patients", &[("fuel", "20_000_000"), ("memory_mb", "64")]);
     let hostile = [
         "infinite-loop",
         "memory-bomb",
@@ -164,25 +167,17 @@ fn one_engine_survives_every_hostile_guest_and_then_runs_normally() {
         "hidden-column",
     ];
     for guest in hostile {
-        let out = engine
-            .run(RunRequest {
-                module: std::fs::read(module(guest)).unwrap(),
-                grants: vec![grant("patients", Some(&small))],
-                params: String::new(),
-                seed: Some(1),
-            })
-            .unwrap();
-        assert_ne!(out.decision, Decision::Released, "{guest}");
+        let out = engine.run(request(guest, grant("patients", &small))).unwrap();
+        assert!(
+            matches!(out.decision, Decision::Aborted | Decision::Withheld),
+            "{guest}: {:?} {:?}",
+            out.decision,
+            out.reason
+        );
         assert!(out.output.is_none(), "{guest}");
-        assert!(out.reason.is_some(), "{guest}");
     }
     let good = engine
-        .run(RunRequest {
-            module: std::fs::read(module("mean-by-group")).unwrap(),
-            grants: vec![grant("sales", None)],
-            params: String::new(),
-            seed: Some(1),
-        })
+        .run(request("mean-by-group", grant("sales", &policy("sales", &[]))))
         .unwrap();
     assert_eq!(good.decision, Decision::Released, "{:?}", good.reason);
     assert_eq!(good.usage.rows_fed, 60_000);

@@ -26,7 +26,9 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use sluice::{example_data, guests};
 use sluice_guest::kernels;
 use sluice_runtime::output::OutputTable;
-use sluice_runtime::{Dataset, Grant, Policy};
+use sluice_runtime::policy::Approval;
+use sluice_runtime::signing::{self, SecretKey};
+use sluice_runtime::{Dataset, Grant, Policy, RunRequest};
 
 /// Rows per batch: what `mean-by-group` asks for and `policies/sales.toml` allows.
 pub const BATCH_ROWS: usize = 65_536;
@@ -49,33 +51,63 @@ pub fn data_file(rows: usize) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// The benchmark buyer's signing key (fixed, so module hashes are stable).
+pub fn buyer_key() -> SecretKey {
+    SecretKey::from_seed(&[0x5b; 32])
+}
+
 /// Builds the example guests and the bench-only guests; returns the
-/// component bytes of each crate in `names`, in order.
+/// component of each crate in `names`, in order, signed by [`buyer_key`].
 pub fn guest_modules(names: &[&str]) -> Result<Vec<Vec<u8>>> {
     let examples = guests::build("examples")?;
     let benches = guests::build("benches/guests")?;
     ensure!(examples == benches, "guests were built into two folders");
+    let key = buyer_key();
     names
         .iter()
         .map(|name| {
             let path = guests::component(&examples, name);
-            std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+            let module =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            Ok(signing::sign(&module, &key)?)
         })
         .collect()
 }
 
-/// `policies/sales.toml`.
-pub fn sales_policy() -> Result<Policy> {
+/// `policies/sales.toml`, with the owner's approval of every module in
+/// `approved` (so they get the raw tier and may scan).
+pub fn sales_policy(approved: &[Vec<u8>]) -> Result<Policy> {
     let path = guests::repo_root().join("policies").join("sales.toml");
-    Policy::load(&path).with_context(|| format!("loading {}", path.display()))
+    let mut policy = Policy::load(&path).with_context(|| format!("loading {}", path.display()))?;
+    for module in approved {
+        policy.approvals.push(Approval {
+            module: signing::module_hash(module)?,
+            expires: None,
+            note: Some("benchmark guest".into()),
+        });
+    }
+    Ok(policy)
 }
 
-/// The `sales` dataset at `path` under `policies/sales.toml` (hashes the file).
-pub fn sales_grant(path: &Path) -> Result<Grant> {
+/// The `sales` dataset at `path` (hashes the file) under
+/// [`sales_policy`]`(approved)`.
+pub fn sales_grant(path: &Path, approved: &[Vec<u8>]) -> Result<Grant> {
     Ok(Grant {
         dataset: Dataset::open("sales", path)?,
-        policy: sales_policy()?,
+        policy: sales_policy(approved)?,
     })
+}
+
+/// A run of the signed `module` over `grant` with `params`.
+pub fn request(module: &[u8], grant: &Grant, params: &str) -> RunRequest {
+    RunRequest {
+        module: module.to_vec(),
+        known_keys: vec![buyer_key().public()],
+        grants: vec![grant.clone()],
+        params: params.to_owned(),
+        seed: Some(1),
+        ..RunRequest::default()
+    }
 }
 
 /// One row of a `mean-by-group` result.

@@ -19,13 +19,14 @@ use sluice_host_api::types::Error;
 
 use crate::data::ColumnType;
 use crate::grant::{Grant, VisibleColumn};
+use crate::privacy::NoisyValue;
 
 /// Most groups one query may build before it is refused.
 pub const MAX_GROUPS: usize = 100_000;
 
 /// One part of a group key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum KeyPart {
+pub(crate) enum KeyPart {
     Null,
     Bool(bool),
     Int(i64),
@@ -35,7 +36,7 @@ enum KeyPart {
 
 /// Running figures of one group.
 #[derive(Default)]
-struct Acc {
+pub(crate) struct Acc {
     rows: u64,
     n: u64,
     sum: f64,
@@ -55,10 +56,23 @@ pub struct Computed {
     pub result: AggregateResult,
     /// Rows read to compute it.
     pub rows_scanned: u64,
+    /// The noise drawn under differential privacy: the node's private
+    /// audit record, never released.
+    pub noise: Vec<NoisyValue>,
 }
 
 /// Runs `query` over `grant`, suppressing groups below the minimum size.
-pub fn run(grant: &Grant, query: &Query, batch_rows: usize) -> Result<Computed, Error> {
+///
+/// With `dp` (the epsilon this query may spend), counts and sums are noised
+/// by OpenDP and `charge` is called once the query is known to be valid and
+/// before any data is read; if it fails, nothing is computed.
+pub fn run(
+    grant: &Grant,
+    query: &Query,
+    batch_rows: usize,
+    dp: Option<f64>,
+    charge: impl FnOnce() -> Result<(), Error>,
+) -> Result<Computed, Error> {
     let value = query
         .column
         .as_deref()
@@ -67,6 +81,10 @@ pub fn run(grant: &Grant, query: &Query, batch_rows: usize) -> Result<Computed, 
     check_functions(query, value.as_ref())?;
     let clamp = check_clamp(query)?;
     let keys = check_keys(grant, query)?;
+    if dp.is_some() {
+        dp::check(query)?;
+    }
+    charge()?;
     let mut projection: Vec<usize> = keys.iter().map(|(_, c)| c.index).collect();
     projection.extend(value.map(|v| v.index));
     projection.sort_unstable();
@@ -120,9 +138,23 @@ pub fn run(grant: &Grant, query: &Query, batch_rows: usize) -> Result<Computed, 
             }
         }
     }
+    let (result, noise) = match dp {
+        Some(epsilon) => dp::release(
+            sorted(groups),
+            query,
+            grant.policy.min_group_size,
+            epsilon,
+            clamp,
+        )?,
+        None => (
+            release(sorted(groups), query, grant.policy.min_group_size),
+            Vec::new(),
+        ),
+    };
     Ok(Computed {
-        result: release(groups, query, grant.policy.min_group_size),
+        result,
         rows_scanned,
+        noise,
     })
 }
 
@@ -165,24 +197,25 @@ fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
     Some(values[lo] + (values[hi] - values[lo]) * (pos - lo as f64))
 }
 
+/// Groups in key order, so results do not depend on hashing.
+fn sorted(groups: HashMap<Vec<KeyPart>, Acc>) -> Vec<(Vec<KeyPart>, Acc)> {
+    let mut sorted: Vec<_> = groups.into_iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    sorted
+}
+
 fn release(
-    groups: HashMap<Vec<KeyPart>, Acc>,
+    sorted: Vec<(Vec<KeyPart>, Acc)>,
     query: &Query,
     min_group_size: u64,
 ) -> AggregateResult {
-    let mut sorted: Vec<_> = groups.into_iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let total = sorted.len() as u64;
     let widths: Vec<Option<f64>> = query.group_by.iter().map(|k| k.bin_width).collect();
     let groups: Vec<Group> = sorted
         .into_iter()
         .filter(|(_, acc)| acc.rows >= min_group_size)
         .map(|(key, mut acc)| Group {
-            keys: key
-                .iter()
-                .zip(&widths)
-                .map(|(k, w)| render(k, *w))
-                .collect(),
+            keys: render_keys(&key, &widths),
             count: acc.rows,
             values: query
                 .functions
@@ -195,6 +228,10 @@ fn release(
         suppressed_groups: total - groups.len() as u64,
         groups,
     }
+}
+
+fn render_keys(key: &[KeyPart], widths: &[Option<f64>]) -> Vec<Option<String>> {
+    key.iter().zip(widths).map(|(k, w)| render(k, *w)).collect()
 }
 
 fn render(k: &KeyPart, width: Option<f64>) -> Option<String> {
@@ -337,6 +374,8 @@ fn check_keys(grant: &Grant, query: &Query) -> Result<Vec<(KeySpec, VisibleColum
         })
         .collect()
 }
+
+mod dp;
 
 #[cfg(test)]
 mod tests;

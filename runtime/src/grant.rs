@@ -8,6 +8,7 @@ use sluice_host_api::types::{
     self, Access as WitAccess, ColumnInfo, ColumnType as WitType, DatasetInfo,
 };
 
+use crate::admission::Tier;
 use crate::data::{ColumnType, Dataset};
 use crate::policy::{Access, ColumnRule, Policy};
 
@@ -66,8 +67,9 @@ impl Grant {
         Ok(column)
     }
 
-    /// The dataset as the guest may see it.
-    pub fn info(&self) -> DatasetInfo {
+    /// The dataset as a guest of `tier` may see it: a trusted-signer guest
+    /// sees raw columns as aggregate-only.
+    pub fn info(&self, tier: Tier) -> DatasetInfo {
         let columns = self
             .dataset
             .schema
@@ -78,7 +80,7 @@ impl Grant {
                 Some(ColumnInfo {
                     name: f.name().clone(),
                     type_: wit_type(c.column_type),
-                    access: if c.rule.access == Access::Raw {
+                    access: if c.rule.access == Access::Raw && tier == Tier::Approved {
                         WitAccess::Raw
                     } else {
                         WitAccess::Aggregate

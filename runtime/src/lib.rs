@@ -8,6 +8,7 @@
 //! aggregates, [`output`] holds the release rules, and [`run`] ties them
 //! into one run with an [`outcome`].
 
+pub mod admission;
 pub mod aggregate;
 pub mod data;
 pub mod engine;
@@ -16,7 +17,9 @@ pub mod grant;
 pub mod outcome;
 pub mod output;
 pub mod policy;
+pub mod privacy;
 pub mod run;
+pub mod signing;
 
 pub use data::Dataset;
 pub use engine::{Engine, EngineConfig};

@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
+use crate::admission::Tier;
 use crate::output::OutputTable;
+use crate::privacy::NoisyValue;
 
 /// The outcome of one run attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -39,6 +41,8 @@ pub struct Usage {
     pub aggregate_queries: u64,
     /// Groups suppressed by the minimum group size, over all queries.
     pub groups_suppressed: u64,
+    /// Privacy loss charged to the buyer's budget by this run.
+    pub epsilon_spent: f64,
     /// Bytes of the canonical output (whether released or not).
     pub output_bytes: u64,
     /// Bytes the guest wrote to stdout/stderr (kept in the run log).
@@ -54,8 +58,12 @@ pub struct Snapshot {
     pub dataset: String,
     /// SHA-256 of the file content.
     pub snapshot: String,
+    /// The owner's version number of the policy that governed it.
+    pub policy_version: u64,
     /// Hash of the policy version that governed it.
     pub policy_hash: String,
+    /// The trust tier the module had for this dataset (none when refused).
+    pub tier: Option<Tier>,
 }
 
 /// Everything one run produced.
@@ -79,9 +87,15 @@ pub struct RunOutcome {
     pub data_snapshots: Vec<Snapshot>,
     /// Seed of the guest's randomness.
     pub seed: u64,
+    /// Key id of the module's signer (the buyer), once the signature verified.
+    pub buyer: Option<String>,
     /// The engine and its deterministic configuration.
     pub engine: String,
     /// Captured guest stdout/stderr: for the node's operator, never released.
     #[serde(skip)]
     pub log: Vec<u8>,
+    /// Noise drawn for differentially private answers (exact values and
+    /// draws): the node's private audit record, never released.
+    #[serde(skip)]
+    pub noise: Vec<NoisyValue>,
 }

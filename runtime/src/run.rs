@@ -7,6 +7,7 @@
 //! memory, time, stack or a trap is `aborted` with that cause, and an output
 //! breaking a release rule is `withheld` with the rule named.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
@@ -14,24 +15,35 @@ use sluice_host_api::Analytic;
 use sluice_host_api::types::Error as GuestError;
 use wasmtime::{Store, Trap};
 
+use crate::admission;
 use crate::engine::{EPOCH_TICK, Engine, HostState, RunLog, sandbox_ctx};
 use crate::error::EngineError;
 use crate::grant::Grant;
 use crate::outcome::{Decision, RunOutcome, Snapshot, Usage};
 use crate::output::OutputTable;
 use crate::policy::Limits;
+use crate::policy::unix_now;
+use crate::privacy::BudgetStore;
+use crate::signing::PublicKey;
 
 /// What to run, over what.
-#[derive(Debug, Clone)]
+#[derive(Default)]
 pub struct RunRequest {
-    /// The component's bytes.
+    /// The component's bytes, with its embedded signature (or see `detached_signature`).
     pub module: Vec<u8>,
+    /// A detached signature, when the module does not embed one.
+    pub detached_signature: Option<Vec<u8>>,
+    /// Buyer keys the node knows (the policies' trusted signers are known too).
+    pub known_keys: Vec<PublicKey>,
     /// The datasets with their policies.
     pub grants: Vec<Grant>,
     /// The buyer's parameters, passed to the guest as text.
     pub params: String,
     /// Seed of the guest's randomness; `None` lets the host pick one.
     pub seed: Option<u64>,
+    /// Where privacy budgets are charged (needed when a policy asks for
+    /// differential privacy).
+    pub budget: Option<Arc<BudgetStore>>,
 }
 
 /// SHA-256 of a module's bytes, hex.
@@ -83,12 +95,16 @@ impl Engine {
                 .map(|g| Snapshot {
                     dataset: g.name().to_string(),
                     snapshot: g.dataset.snapshot.clone(),
+                    policy_version: g.policy.version,
                     policy_hash: g.policy.hash.clone(),
+                    tier: None,
                 })
                 .collect(),
             seed,
+            buyer: None,
             engine: self.description.clone(),
             log: Vec::new(),
+            noise: Vec::new(),
         };
         let _span =
             tracing::info_span!("run", run_id = %outcome.run_id, module = %outcome.module_hash)
@@ -100,13 +116,31 @@ impl Engine {
     }
 
     fn execute(&self, request: RunRequest, limits: &Limits, outcome: &mut RunOutcome) {
-        if let Err(reason) = check_component_header(&request.module) {
-            outcome.reason = Some(reason);
-            return;
+        let admitted = match admission::admit(
+            &request.module,
+            request.detached_signature.as_deref(),
+            &request.known_keys,
+            &request.grants,
+            unix_now(),
+        ) {
+            Ok(a) => a,
+            Err(refusal) => {
+                if let Some(h) = refusal.module_hash {
+                    outcome.module_hash = h;
+                }
+                outcome.buyer = refusal.signer.map(|k| k.key_id());
+                outcome.reason = Some(refusal.reason);
+                return;
+            }
+        };
+        outcome.module_hash = admitted.module_hash.clone();
+        outcome.buyer = Some(admitted.signer.key_id());
+        for (snapshot, tier) in outcome.data_snapshots.iter_mut().zip(&admitted.tiers) {
+            snapshot.tier = Some(*tier);
         }
         let component = match self
             .cache
-            .get(&self.engine, &outcome.module_hash, &request.module)
+            .get(&self.engine, &outcome.module_hash, &admitted.module)
         {
             Ok((c, cached)) => {
                 outcome.usage.compile_cached = cached;
@@ -123,8 +157,10 @@ impl Engine {
         let state = HostState::new(
             sandbox_ctx(outcome.seed, &log),
             request.grants,
+            admitted.tiers,
             limits.clone(),
-        );
+        )
+        .with_privacy(admitted.signer.key_id(), request.budget.clone());
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.cap);
         let fuel_set = if self.meter_fuel {
@@ -148,6 +184,8 @@ impl Engine {
         outcome.usage.bytes_fed = state.counters.bytes_fed;
         outcome.usage.aggregate_queries = state.counters.aggregate_queries;
         outcome.usage.groups_suppressed = state.counters.groups_suppressed;
+        outcome.usage.epsilon_spent = state.counters.epsilon_spent;
+        outcome.noise = state.counters.noise.clone();
         let (log_bytes, written) = log.take();
         outcome.log = log_bytes;
         outcome.usage.log_bytes = written;
@@ -183,19 +221,6 @@ fn release(table: OutputTable, limits: &Limits, outcome: &mut RunOutcome) {
             outcome.decision = Decision::Withheld;
             outcome.reason = Some(format!("release rule failed: {rule}"));
         }
-    }
-}
-
-/// Refuses anything that is not a WebAssembly component before compiling.
-fn check_component_header(module: &[u8]) -> Result<(), String> {
-    const MAGIC: &[u8] = b"\0asm";
-    match module.get(..8) {
-        Some(h) if &h[..4] == MAGIC && h[4..] == [0x0d, 0x00, 0x01, 0x00] => Ok(()),
-        Some(h) if &h[..4] == MAGIC && h[4..] == [0x01, 0x00, 0x00, 0x00] => Err(
-            "module is a core WebAssembly module, not a component: build it with `cargo build --target wasm32-wasip2`"
-                .into(),
-        ),
-        _ => Err("module is not WebAssembly: it does not start with the `\\0asm` header".into()),
     }
 }
 

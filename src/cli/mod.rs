@@ -3,6 +3,7 @@
 
 mod demo;
 mod example_data;
+mod keys;
 mod policy;
 mod run;
 
@@ -66,6 +67,12 @@ enum Command {
     },
     /// Write the fixed-seed example datasets.
     ExampleData(example_data::ExampleDataArgs),
+    /// Make an Ed25519 key pair: NAME.key (secret, 0600) and NAME.pub.
+    Keygen(keys::KeygenArgs),
+    /// Sign a module: embed the signature (or write it detached).
+    Sign(keys::SignArgs),
+    /// Verify a module's signature; exit 3 naming the cause if it fails.
+    Verify(keys::VerifyArgs),
 }
 
 /// Runs the parsed command.
@@ -75,5 +82,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Policy { command } => policy::run(command),
         Command::Demo { data_dir } => demo::run(&data_dir),
         Command::ExampleData(args) => example_data::run(args),
+        Command::Keygen(args) => keys::keygen(args),
+        Command::Sign(args) => keys::sign(args),
+        Command::Verify(args) => keys::verify(args),
     }
 }

@@ -8,6 +8,8 @@ use anyhow::anyhow;
 use clap::Subcommand;
 use sluice_runtime::Policy;
 use sluice_runtime::policy::Access;
+use sluice_runtime::policy::format_rfc3339;
+use sluice_runtime::signing::{self, PublicKey};
 
 use super::Failure;
 
@@ -22,6 +24,83 @@ pub enum PolicyCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Approve one exact module for raw access: appends an `[[approvals]]`
+    /// entry with the module's hash (computed without its signature).
+    Approve {
+        /// The policy file to extend.
+        path: PathBuf,
+        /// The reviewed module.
+        #[arg(long)]
+        module: PathBuf,
+        /// When the approval ends (RFC 3339, e.g. 2027-06-30T00:00:00Z).
+        #[arg(long)]
+        expires: Option<String>,
+        /// Who reviewed it and why.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Trust a signer for host aggregates: appends a `[[trusted_signers]]` entry.
+    Trust {
+        /// The policy file to extend.
+        path: PathBuf,
+        /// The signer's public key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Who the signer is.
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+/// Appends `entry` to the policy at `path`, keeping the file only if the
+/// result is still a valid policy.
+fn append(path: &PathBuf, entry: &str) -> Result<Policy, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(anyhow!("cannot read policy {}: {e}", path.display())))?;
+    let new = format!("{}\n{entry}", text.trim_end());
+    let policy =
+        Policy::parse(&new).map_err(|e| Failure::usage(anyhow!("{}: {e}", path.display())))?;
+    std::fs::write(path, new)
+        .map_err(|e| Failure::usage(anyhow!("cannot write policy {}: {e}", path.display())))?;
+    Ok(policy)
+}
+
+fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// Appends an approval of `module` to the policy at `path`; returns the hash.
+pub fn approve(
+    path: &PathBuf,
+    module: &PathBuf,
+    expires: Option<&str>,
+    note: Option<&str>,
+) -> Result<String, Failure> {
+    let bytes = std::fs::read(module)
+        .map_err(|e| Failure::usage(anyhow!("cannot read module {}: {e}", module.display())))?;
+    let hash = signing::module_hash(&bytes)
+        .map_err(|e| Failure::usage(anyhow!("{}: {e}", module.display())))?;
+    let mut entry = format!("\n[[approvals]]\nmodule = \"{hash}\"\n");
+    if let Some(e) = expires {
+        entry.push_str(&format!("expires = {e}\n"));
+    }
+    if let Some(n) = note {
+        entry.push_str(&format!("note = {}\n", toml_string(n)));
+    }
+    append(path, &entry)?;
+    Ok(hash)
+}
+
+/// Appends `key` as a trusted signer to the policy at `path`; returns its key id.
+pub fn trust(path: &PathBuf, key: &PathBuf, note: Option<&str>) -> Result<String, Failure> {
+    let key = PublicKey::from_file(key)
+        .map_err(|e| Failure::usage(anyhow!("--key {}: {e}", key.display())))?;
+    let mut entry = format!("\n[[trusted_signers]]\nkey = \"{}\"\n", key.to_hex());
+    if let Some(n) = note {
+        entry.push_str(&format!("note = {}\n", toml_string(n)));
+    }
+    append(path, &entry)?;
+    Ok(key.key_id())
 }
 
 fn explain(p: &Policy) -> String {
@@ -75,7 +154,75 @@ fn explain(p: &Policy) -> String {
         "  host aggregates suppress groups smaller than {}",
         p.min_group_size
     );
+    explain_trust(&mut out, p);
     out
+}
+
+fn explain_trust(out: &mut String, p: &Policy) {
+    let _ = writeln!(
+        out,
+        "  version {}; owner key {}",
+        p.version,
+        p.owner.as_deref().unwrap_or("-")
+    );
+    for a in &p.approvals {
+        let until = a.expires.map_or("no expiry".into(), |e| {
+            format!("until {}", format_rfc3339(e))
+        });
+        let note = a
+            .note
+            .as_ref()
+            .map(|n| format!(": {n}"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  approved module {} ({until}){note}", a.module);
+    }
+    for k in &p.trusted_signers {
+        let _ = writeln!(out, "  trusted signer {k} (host aggregates only)");
+    }
+    if p.approvals.is_empty() && p.trusted_signers.is_empty() {
+        let _ = writeln!(
+            out,
+            "  no module is approved and no signer trusted: every run is denied"
+        );
+    }
+    let may = if p.raw_values_in_output {
+        "may"
+    } else {
+        "may not"
+    };
+    let _ = writeln!(
+        out,
+        "  outputs {may} contain values of raw columns that are not group keys"
+    );
+    match &p.privacy {
+        Some(dp) => {
+            let refresh = dp
+                .refresh_seconds
+                .map(|s| format!(", refreshed every {} days", s / 86_400));
+            let _ = writeln!(
+                out,
+                "  differential privacy: epsilon {} per aggregate query, budget {} per buyer{}",
+                dp.epsilon_per_query,
+                dp.budget,
+                refresh.unwrap_or_default()
+            );
+        }
+        None => {
+            let _ = writeln!(out, "  no differential privacy");
+        }
+    }
+    let pr = &p.prices;
+    let m = |v: u64| v as f64 / 1e6;
+    let _ = writeln!(
+        out,
+        "  prices ({}): {} per run, {} per million fuel, {} per MB fed, {} per KB released, {} per aggregate query",
+        pr.currency,
+        m(pr.per_run),
+        m(pr.per_million_fuel),
+        m(pr.per_mb_fed),
+        m(pr.per_kb_released),
+        m(pr.per_aggregate_query)
+    );
 }
 
 /// Runs a policy subcommand.
@@ -102,11 +249,33 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode, Failure> {
                     "columns": columns,
                     "limits": policy.limits,
                     "min_group_size": policy.min_group_size,
+                    "version": policy.version,
+                    "owner": policy.owner,
+                    "approvals": policy.approvals,
+                    "trusted_signers": policy.trusted_signers,
+                    "raw_values_in_output": policy.raw_values_in_output,
+                    "privacy": policy.privacy,
+                    "prices_micros": policy.prices,
                 });
                 println!("{v:#}");
             } else {
                 print!("{}", explain(&policy));
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        PolicyCommand::Approve {
+            path,
+            module,
+            expires,
+            note,
+        } => {
+            let hash = approve(&path, &module, expires.as_deref(), note.as_deref())?;
+            println!("approved module {hash} in {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        PolicyCommand::Trust { path, key, note } => {
+            let id = trust(&path, &key, note.as_deref())?;
+            println!("trusted signer {id} in {}", path.display());
             Ok(ExitCode::SUCCESS)
         }
     }

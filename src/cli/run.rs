@@ -1,11 +1,14 @@
 //! `sluice run`: one local run of a module over datasets under their policies.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
 use sluice::render;
+use sluice_runtime::privacy::BudgetStore;
+use sluice_runtime::signing::PublicKey;
 use sluice_runtime::{
     Dataset, Decision, Engine, EngineConfig, Grant, Policy, RunOutcome, RunRequest,
 };
@@ -24,6 +27,12 @@ pub struct RunArgs {
     /// A release policy (TOML); each dataset needs the policy naming it.
     #[arg(long = "policy", value_name = "P.toml", required = true)]
     policy: Vec<PathBuf>,
+    /// A buyer public key the node knows (repeatable); the policies' trusted signers are known too.
+    #[arg(long = "buyer", value_name = "NAME.pub")]
+    buyer: Vec<PathBuf>,
+    /// A detached signature of the module (default: the signature embedded in it).
+    #[arg(long, value_name = "SIG")]
+    signature: Option<PathBuf>,
     /// Parameters passed to the analytic (JSON text).
     #[arg(long, default_value = "")]
     params: String,
@@ -36,6 +45,9 @@ pub struct RunArgs {
     /// Write the guest's captured stdout/stderr here (never part of the output).
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
+    /// The node's state directory: privacy budgets are kept here.
+    #[arg(long, value_name = "DIR", env = "SLUICE_STATE_DIR", default_value = ".sluice")]
+    state_dir: PathBuf,
     /// Keep compiled modules in this directory so later runs skip compilation.
     #[arg(long, value_name = "DIR", env = "SLUICE_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
@@ -69,23 +81,66 @@ pub fn grants(data: &[String], policies: &[PathBuf]) -> Result<Vec<Grant>, Failu
         .collect()
 }
 
-/// Executes one run and returns its outcome.
-pub fn execute(
-    engine: &Engine,
-    module: &PathBuf,
-    grants: Vec<Grant>,
-    params: String,
-    seed: Option<u64>,
-) -> Result<RunOutcome, Failure> {
-    let module = std::fs::read(module)
-        .with_context(|| format!("cannot read module {}", module.display()))
+/// Reads the buyer public keys named on the command line.
+pub fn buyer_keys(paths: &[PathBuf]) -> Result<Vec<PublicKey>, Failure> {
+    paths
+        .iter()
+        .map(|p| {
+            PublicKey::from_file(p).map_err(|e| Failure::usage(anyhow!("--buyer {}: {e}", p.display())))
+        })
+        .collect()
+}
+
+/// What to run and with which keys.
+pub struct Invocation<'a> {
+    /// The module file.
+    pub module: &'a Path,
+    /// A detached signature file.
+    pub signature: Option<&'a Path>,
+    /// Buyer keys the node knows.
+    pub known_keys: Vec<PublicKey>,
+    /// Datasets with their policies.
+    pub grants: Vec<Grant>,
+    /// The analytic's parameters.
+    pub params: String,
+    /// Seed of the guest's randomness.
+    pub seed: Option<u64>,
+    /// The node's state directory (privacy budgets).
+    pub state_dir: &'a Path,
+}
+
+/// The privacy budget store, opened only when a policy asks for differential privacy.
+pub fn budget_store(grants: &[Grant], state_dir: &Path) -> Result<Option<Arc<BudgetStore>>, Failure> {
+    if grants.iter().all(|g| g.policy.privacy.is_none()) {
+        return Ok(None);
+    }
+    std::fs::create_dir_all(state_dir)
+        .with_context(|| format!("cannot create the state directory {}", state_dir.display()))
         .map_err(Failure::usage)?;
+    let store = BudgetStore::open(&state_dir.join("privacy.sqlite")).map_err(Failure::internal)?;
+    Ok(Some(Arc::new(store)))
+}
+
+fn read(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path)
+        .with_context(|| format!("cannot read {what} {}", path.display()))
+        .map_err(Failure::usage)
+}
+
+/// Executes one run and returns its outcome.
+pub fn execute(engine: &Engine, inv: Invocation) -> Result<RunOutcome, Failure> {
+    let module = read(inv.module, "module")?;
+    let detached_signature = inv.signature.map(|p| read(p, "signature")).transpose()?;
+    let budget = budget_store(&inv.grants, inv.state_dir)?;
     engine
         .run(RunRequest {
             module,
-            grants,
-            params,
-            seed,
+            detached_signature,
+            known_keys: inv.known_keys,
+            grants: inv.grants,
+            params: inv.params,
+            seed: inv.seed,
+            budget,
         })
         .map_err(Failure::usage)
 }
@@ -106,7 +161,18 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         ..EngineConfig::default()
     })
     .map_err(Failure::internal)?;
-    let outcome = execute(&engine, &args.module, grants, args.params, args.seed)?;
+    let outcome = execute(
+        &engine,
+        Invocation {
+            module: &args.module,
+            signature: args.signature.as_deref(),
+            known_keys: buyer_keys(&args.buyer)?,
+            grants,
+            params: args.params,
+            seed: args.seed,
+            state_dir: &args.state_dir,
+        },
+    )?;
     if let Some(path) = &args.log {
         std::fs::write(path, &outcome.log)
             .with_context(|| format!("cannot write the run log to {}", path.display()))

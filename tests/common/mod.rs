@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::Value;
 use sluice::example_data::{DataSpec, generate};
 use sluice::guests;
+use sluice_runtime::signing::{self, SecretKey};
 
 /// Built guests and generated data, shared by the tests of one binary.
 pub struct Fixture {
@@ -20,7 +21,31 @@ pub struct Fixture {
     pub dir: tempfile::TempDir,
     /// Folder with the built `.wasm` components.
     pub wasm: PathBuf,
+    /// Folder with the same components signed by the test buyer.
+    pub signed: PathBuf,
+    /// The test buyer's key.
+    pub key: SecretKey,
+    /// The test buyer's public key file.
+    pub public: PathBuf,
+    /// Hashes of every built component.
+    pub hashes: Vec<String>,
 }
+
+/// The guest crates the tests use.
+pub const GUESTS: &[&str] = &[
+    "mean-by-group",
+    "histogram",
+    "linear-regression",
+    "top-products",
+    "infinite-loop",
+    "memory-bomb",
+    "deep-recursion",
+    "giant-output",
+    "forbidden-raw",
+    "hidden-column",
+    "singleton-groups",
+    "sandbox-probe",
+];
 
 /// The fixture, made on first use.
 pub fn fixture() -> &'static Fixture {
@@ -30,13 +55,41 @@ pub fn fixture() -> &'static Fixture {
         let wasm = guests::build("tests/guests").expect("build hostile guests");
         let dir = tempfile::tempdir().expect("tempdir");
         generate(dir.path(), &DataSpec::default()).expect("generate data");
-        Fixture { dir, wasm }
+        let key = SecretKey::from_seed(&[42; 32]);
+        let public = dir.path().join("buyer.pub");
+        key.public().to_file(&public, true).expect("write key");
+        let signed = dir.path().join("signed");
+        std::fs::create_dir_all(&signed).unwrap();
+        let mut hashes = Vec::new();
+        for g in GUESTS {
+            let module = std::fs::read(guests::component(&wasm, g)).expect("read guest");
+            hashes.push(signing::module_hash(&module).unwrap());
+            let bytes = signing::sign(&module, &key).expect("sign");
+            std::fs::write(guests::component(&signed, g), bytes).unwrap();
+        }
+        Fixture { dir, wasm, signed, key, public, hashes }
     })
 }
 
-/// Path of a built guest component.
+/// Path of a built guest component, signed by the test buyer.
 pub fn module(guest: &str) -> PathBuf {
+    guests::component(&fixture().signed, guest)
+}
+
+/// Path of a built guest component as the compiler left it (unsigned).
+pub fn unsigned_module(guest: &str) -> PathBuf {
     guests::component(&fixture().wasm, guest)
+}
+
+/// How a derived policy treats the test modules.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Trust {
+    /// Every test module is approved (raw tier).
+    ApproveAll,
+    /// No module is approved; the test buyer is a trusted signer.
+    SignerOnly,
+    /// Neither: every run is denied.
+    Nothing,
 }
 
 /// Path of an example dataset file: `sales` or `patients`.
@@ -55,8 +108,14 @@ pub fn repo_policy(dataset: &str) -> PathBuf {
         .join(format!("{dataset}.toml"))
 }
 
-/// The repository's policy for `dataset` with `key = value` lines replaced.
+/// The repository's policy for `dataset` with `key = value` lines replaced,
+/// approving every test module.
 pub fn policy(dataset: &str, overrides: &[(&str, &str)]) -> PathBuf {
+    policy_with(dataset, overrides, Trust::ApproveAll)
+}
+
+/// The repository's policy for `dataset` with `key = value` lines replaced.
+pub fn policy_with(dataset: &str, overrides: &[(&str, &str)], trust: Trust) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
     let mut text = std::fs::read_to_string(repo_policy(dataset)).expect("read policy");
     for (key, value) in overrides {
@@ -67,6 +126,19 @@ pub fn policy(dataset: &str, overrides: &[(&str, &str)]) -> PathBuf {
             .unwrap_or_else(|| panic!("policy has no `{key}` line"))
             .to_string();
         text = text.replace(&line, &format!("{key} = {value}"));
+    }
+    let f = fixture();
+    match trust {
+        Trust::ApproveAll => {
+            for h in &f.hashes {
+                text.push_str(&format!("\n[[approvals]]\nmodule = \"{h}\"\n"));
+            }
+        }
+        Trust::SignerOnly => {
+            let key = f.key.public().to_hex();
+            text.push_str(&format!("\n[[trusted_signers]]\nkey = \"{key}\"\n"));
+        }
+        Trust::Nothing => {}
     }
     let path = fixture().dir.path().join(format!(
         "{dataset}-{}.toml",
@@ -139,7 +211,14 @@ pub fn sluice(args: &[&str]) -> Outcome {
 /// `sluice run --json` of `guest` over one dataset under `policy`.
 pub fn run(guest: &str, dataset: &str, policy: &Path, extra: &[&str]) -> Outcome {
     let module = module(guest);
+    run_module(&module, dataset, policy, extra)
+}
+
+/// `sluice run --json` of the component at `module` as the test buyer.
+pub fn run_module(module: &Path, dataset: &str, policy: &Path, extra: &[&str]) -> Outcome {
+    let f = fixture();
     let data = format!("{dataset}={}", data(dataset).display());
+    let state = f.dir.path().join("state");
     let mut args = vec![
         "run",
         "--json",
@@ -149,6 +228,10 @@ pub fn run(guest: &str, dataset: &str, policy: &Path, extra: &[&str]) -> Outcome
         &data,
         "--policy",
         policy.to_str().unwrap(),
+        "--buyer",
+        f.public.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
     sluice(&args)

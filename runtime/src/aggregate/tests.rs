@@ -25,7 +25,7 @@ fn grant(dir: &tempfile::TempDir, min_group_size: u64) -> Grant {
     let path = dir.path().join("t.csv");
     std::fs::write(&path, text).unwrap();
     let policy = Policy::parse(&format!(
-        "dataset = \"t\"\n[columns]\ng = \"raw\"\nv = \"aggregate\"\nage = \"raw\"\nk = \"aggregate\"\n[aggregates]\nmin_group_size = {min_group_size}\n"
+        "dataset = \"t\"\n[columns]\ng = \"raw\"\nv = \"aggregate\"\nage = \"raw\"\nk = \"aggregate\"\n[release]\nmin_group_size = {min_group_size}\n"
     ))
     .unwrap();
     Grant {
@@ -58,14 +58,14 @@ fn query(
 fn groups_below_the_minimum_are_suppressed() {
     let dir = tempfile::tempdir().unwrap();
     let g = grant(&dir, 5);
-    let r = run(
-        &g,
-        &query(
+    let r = run(&g, &query(
             Some("v"),
             vec![AggregateFn::Count, AggregateFn::Sum],
             &[("g", None)],
         ),
         8,
+        None,
+        || Ok(()),
     )
     .unwrap();
     assert_eq!(r.rows_scanned, 30);
@@ -93,6 +93,8 @@ fn a_whole_table_smaller_than_the_minimum_is_suppressed() {
         &grant(&dir, 31),
         &query(None, vec![AggregateFn::Count], &[]),
         8,
+        None,
+        || Ok(()),
     )
     .unwrap();
     assert!(r.result.groups.is_empty());
@@ -110,7 +112,7 @@ fn mean_min_max_quantile_and_clamp() {
         AggregateFn::Quantile(0.5),
     ];
     let mut q = query(Some("v"), fns, &[]);
-    let r = run(&g, &q, 7).unwrap();
+    let r = run(&g, &q, 7, None, || Ok(())).unwrap();
     let values: Vec<f64> = (0..30).filter(|i| i % 10 != 9).map(f64::from).collect();
     let mean = values.iter().sum::<f64>() / values.len() as f64;
     assert_eq!(
@@ -121,7 +123,7 @@ fn mean_min_max_quantile_and_clamp() {
         lower: 5.0,
         upper: 10.0,
     });
-    let r = run(&g, &q, 7).unwrap();
+    let r = run(&g, &q, 7, None, || Ok(())).unwrap();
     assert_eq!(r.result.groups[0].values[1..3], [Some(5.0), Some(10.0)]);
 }
 
@@ -132,6 +134,8 @@ fn numeric_keys_can_be_binned() {
         &grant(&dir, 1),
         &query(None, vec![AggregateFn::Count], &[("age", Some(10.0))]),
         64,
+        None,
+        || Ok(()),
     )
     .unwrap();
     let bins: Vec<(String, u64)> = r
@@ -151,7 +155,7 @@ fn policy_violations_are_refused_with_their_reason() {
     let dir = tempfile::tempdir().unwrap();
     let g = grant(&dir, 1);
     let count = || vec![AggregateFn::Count];
-    let msg = |q: Query| match run(&g, &q, 8) {
+    let msg = |q: Query| match run(&g, &q, 8, None, || Ok(())) {
         Err(Error::NotPermitted(m)) => format!("not-permitted: {m}"),
         Err(Error::NotFound(m)) => format!("not-found: {m}"),
         Err(Error::Invalid(m)) => format!("invalid: {m}"),
@@ -195,4 +199,37 @@ fn policy_violations_are_refused_with_their_reason() {
         msg(q),
         "invalid: clamp bounds [2, 1] must be finite with lower <= upper"
     );
+}
+
+#[test]
+fn differential_privacy_noises_counts_and_charges_once_after_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = grant(&dir, 1);
+    let mut charges = 0;
+    let r = run(&g, &query(None, vec![AggregateFn::Count], &[("g", None)]), 8, Some(1.0), || {
+        charges += 1;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(charges, 1);
+    assert_eq!(r.noise.len(), 3, "one noisy count per group");
+    for (group, n) in r.result.groups.iter().zip(&r.noise) {
+        assert_eq!(group.count as f64, n.value.max(0.0));
+        assert_eq!(n.value, n.exact + n.noise);
+    }
+    let refused = run(&g, &query(Some("v"), vec![AggregateFn::Max], &[]), 8, Some(1.0), || {
+        charges += 1;
+        Ok(())
+    });
+    assert!(matches!(refused, Err(Error::NotPermitted(m)) if m.starts_with("max is not available")));
+    let unclamped = run(&g, &query(Some("v"), vec![AggregateFn::Mean], &[]), 8, Some(1.0), || {
+        charges += 1;
+        Ok(())
+    });
+    assert!(matches!(unclamped, Err(Error::Invalid(m)) if m.contains("need clamp bounds")));
+    assert_eq!(charges, 1, "refused queries are not charged");
+    let exhausted = run(&g, &query(None, vec![AggregateFn::Count], &[]), 8, Some(1.0), || {
+        Err(Error::LimitReached("budget".into()))
+    });
+    assert!(matches!(exhausted, Err(Error::LimitReached(_))));
 }

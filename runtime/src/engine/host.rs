@@ -7,6 +7,8 @@
 //! guest cannot pin unbounded host memory.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use sluice_host_api::aggregates::{self, AggregateResult, Query};
 use sluice_host_api::data::{self, Batch, Scanner};
@@ -15,10 +17,12 @@ use wasmtime::component::{Resource, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::limits::MemoryCap;
+use crate::admission::Tier;
 use crate::aggregate;
 use crate::data::{BatchEncoder, RecordBatches};
 use crate::grant::Grant;
 use crate::policy::Limits;
+use crate::privacy::{BudgetStore, NoisyValue};
 
 /// Most scans a guest may hold open at once.
 const MAX_OPEN_SCANS: usize = 64;
@@ -36,6 +40,10 @@ pub struct FeedCounters {
     pub aggregate_queries: u64,
     /// Groups suppressed across those queries.
     pub groups_suppressed: u64,
+    /// Privacy loss charged to the buyer's budget.
+    pub epsilon_spent: f64,
+    /// Noise drawn for differentially private answers: the private audit record.
+    pub noise: Vec<NoisyValue>,
 }
 
 struct ActiveScan {
@@ -50,32 +58,47 @@ pub struct HostState {
     /// The memory cap, consulted by wasmtime on every growth.
     pub cap: MemoryCap,
     grants: Vec<Grant>,
+    tiers: Vec<Tier>,
     limits: Limits,
     scans: HashMap<u32, ActiveScan>,
     next_scan: u32,
     /// What was fed to the guest.
     pub counters: FeedCounters,
+    buyer: String,
+    budget: Option<Arc<BudgetStore>>,
 }
 
 impl HostState {
     /// State for a run over `grants` under `limits`.
-    pub fn new(wasi: WasiCtx, grants: Vec<Grant>, limits: Limits) -> Self {
+    pub fn new(wasi: WasiCtx, grants: Vec<Grant>, tiers: Vec<Tier>, limits: Limits) -> Self {
         Self {
             wasi,
             table: ResourceTable::new(),
             cap: MemoryCap::new(limits.memory_bytes),
             grants,
+            tiers,
             limits,
             scans: HashMap::new(),
             next_scan: 1,
             counters: FeedCounters::default(),
+            buyer: String::new(),
+            budget: None,
         }
     }
 
-    fn grant(&self, dataset: &str) -> Result<&Grant, Error> {
+    /// Charges differentially private aggregates to `buyer` in `budget`.
+    pub fn with_privacy(mut self, buyer: String, budget: Option<Arc<BudgetStore>>) -> Self {
+        self.buyer = buyer;
+        self.budget = budget;
+        self
+    }
+
+    fn grant(&self, dataset: &str) -> Result<(&Grant, Tier), Error> {
         self.grants
             .iter()
-            .find(|g| g.name() == dataset)
+            .zip(&self.tiers)
+            .find(|(g, _)| g.name() == dataset)
+            .map(|(g, t)| (g, *t))
             .ok_or_else(|| Error::NotFound(format!("no dataset `{dataset}` was given to this run")))
     }
 
@@ -93,7 +116,12 @@ impl HostState {
                 "at most {MAX_OPEN_SCANS} scans may be open at once; drop finished scans"
             )));
         }
-        let grant = self.grant(dataset)?;
+        let (grant, tier) = self.grant(dataset)?;
+        if tier != Tier::Approved {
+            return Err(Error::NotPermitted(format!(
+                "this module is not approved for dataset `{dataset}`: a trusted-signer module sees no raw values; use host aggregates"
+            )));
+        }
         let mut projection = Vec::with_capacity(columns.len());
         for (i, c) in columns.iter().enumerate() {
             if columns[..i].contains(c) {
@@ -156,7 +184,12 @@ impl types::Host for HostState {}
 
 impl data::Host for HostState {
     fn datasets(&mut self) -> wasmtime::Result<Vec<DatasetInfo>> {
-        Ok(self.grants.iter().map(Grant::info).collect())
+        Ok(self
+            .grants
+            .iter()
+            .zip(&self.tiers)
+            .map(|(g, t)| g.info(*t))
+            .collect())
     }
 
     fn scan(
@@ -193,13 +226,42 @@ impl aggregates::Host for HostState {
             ))));
         }
         let grant = match self.grant(&query.dataset) {
-            Ok(g) => g,
+            Ok((g, _)) => g,
             Err(e) => return Ok(Err(e)),
         };
-        let computed = aggregate::run(grant, &query, self.limits.batch_rows as usize);
+        let privacy = grant.policy.privacy.clone();
+        let mut charged = 0.0;
+        let charge = || match (&privacy, &self.budget) {
+            (None, _) => Ok(()),
+            (Some(_), None) => Err(Error::NotPermitted(format!(
+                "dataset `{}` requires differential privacy and this node keeps no privacy budget",
+                grant.name()
+            ))),
+            (Some(dp), Some(store)) => store
+                .charge(
+                    &self.buyer,
+                    grant.name(),
+                    dp.epsilon_per_query,
+                    dp.budget,
+                    dp.refresh_seconds.map(Duration::from_secs),
+                    SystemTime::now(),
+                )
+                .map(|_| charged = dp.epsilon_per_query)
+                .map_err(|e| Error::LimitReached(e.to_string())),
+        };
+        let epsilon = privacy.as_ref().map(|p| p.epsilon_per_query);
+        let computed = aggregate::run(
+            grant,
+            &query,
+            self.limits.batch_rows as usize,
+            epsilon,
+            charge,
+        );
+        self.counters.epsilon_spent += charged;
         Ok(computed.map(|c| {
             self.counters.aggregate_queries += 1;
             self.counters.groups_suppressed += c.result.suppressed_groups;
+            self.counters.noise.extend(c.noise);
             c.result
         }))
     }

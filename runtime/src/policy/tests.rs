@@ -17,10 +17,10 @@ income = "aggregate"
 fuel = 1_000_000
 memory_mb = 64
 wall_ms = 2_000
+
+[release]
 output_rows = 100
 output_bytes = 4096
-
-[aggregates]
 min_group_size = 5
 "#;
 
@@ -104,7 +104,9 @@ fn out_of_range_values_name_key_and_line() {
     assert!(e.contains("`limits.fuel`") && e.contains("line 13"), "{e}");
     let e = err(&GOOD.replace("min_group_size = 5", "min_group_size = 0"));
     assert!(
-        e.contains("`aggregates.min_group_size`") && e.contains("line 20"),
+        e.contains("`release.min_group_size`")
+            && e.contains("line 20")
+            && e.contains("expected 1 or more"),
         "{e}"
     );
 }
@@ -138,7 +140,7 @@ proptest! {
 
     #[test]
     fn limits_round_trip(fuel in 1i64..i64::MAX, mem in 1i64..=65_536, wall in 1i64..=86_400_000, rows in 0i64..1_000_000) {
-        let text = format!("dataset = \"d\"\n[limits]\nfuel = {fuel}\nmemory_mb = {mem}\nwall_ms = {wall}\noutput_rows = {rows}\n");
+        let text = format!("dataset = \"d\"\n[limits]\nfuel = {fuel}\nmemory_mb = {mem}\nwall_ms = {wall}\n[release]\noutput_rows = {rows}\n");
         let p = Policy::parse(&text).unwrap();
         prop_assert_eq!(p.limits.fuel, fuel as u64);
         prop_assert_eq!(p.limits.memory_bytes, (mem as u64) << 20);
@@ -152,4 +154,112 @@ proptest! {
         let e = Policy::parse(&text).unwrap_err().to_string();
         prop_assert!(e.contains("line 3") && e.contains("limits.memory_mb"), "{}", e);
     }
+}
+
+const FULL: &str = r#"
+dataset = "sales"
+version = 4
+owner = "OWNER"
+
+[columns]
+amount = "raw"
+
+[[approvals]]
+module = "0000000000000000000000000000000000000000000000000000000000000abc"
+expires = 2030-01-01T00:00:00Z
+note = "reviewed by the owner"
+
+[[approvals]]
+module = "1111111111111111111111111111111111111111111111111111111111111111"
+
+[[trusted_signers]]
+key = "SIGNER1"
+note = "ACME analytics"
+
+[[trusted_signers]]
+key = "SIGNER2"
+
+[release]
+raw_values_in_output = false
+
+[privacy]
+epsilon_per_query = 0.25
+budget = 2.0
+refresh_days = 30
+
+[prices]
+currency = "EUR"
+per_run = 0.05
+per_million_fuel = 0.000001
+per_aggregate_query = 0.1
+"#;
+
+fn key(seed: u8) -> String {
+    crate::signing::SecretKey::from_seed(&[seed; 32]).public().to_hex()
+}
+
+fn full() -> String {
+    FULL.replace("OWNER", &key(1)).replace("SIGNER1", &key(2)).replace("SIGNER2", &key(3))
+}
+
+#[test]
+fn parses_approvals_trust_privacy_and_prices() {
+    let p = Policy::parse(&full()).unwrap();
+    assert_eq!(p.version, 4);
+    assert_eq!(p.owner, Some(key(1)));
+    assert_eq!(p.approvals.len(), 2);
+    let a = p
+        .approval("0000000000000000000000000000000000000000000000000000000000000abc")
+        .unwrap();
+    assert_eq!(a.expires, Some(1_893_456_000));
+    assert!(a.valid_at(1_893_455_999) && !a.valid_at(1_893_456_000));
+    assert!(p.approvals[1].valid_at(i64::MAX));
+    assert_eq!(p.trusted_signers, [key(2), key(3)]);
+    assert!(!p.raw_values_in_output);
+    let dp = p.privacy.unwrap();
+    assert_eq!(
+        (dp.epsilon_per_query, dp.budget, dp.refresh_seconds),
+        (0.25, 2.0, Some(30 * 86_400))
+    );
+    assert_eq!(p.prices.per_run, 50_000);
+    assert_eq!(p.prices.per_million_fuel, 1);
+    assert_eq!(p.prices.per_aggregate_query, 100_000);
+    assert_eq!(p.prices.per_mb_fed, 0);
+}
+
+#[test]
+fn defaults_without_the_new_sections() {
+    let p = Policy::parse("dataset = \"d\"\n").unwrap();
+    assert_eq!(p.version, 1);
+    assert!(p.approvals.is_empty() && p.trusted_signers.is_empty() && p.privacy.is_none());
+    assert!(p.raw_values_in_output);
+    assert_eq!(p.prices.currency, "EUR");
+}
+
+#[test]
+fn bad_approvals_privacy_and_prices_name_key_and_line() {
+    let e = err(&full().replace(
+        "0000000000000000000000000000000000000000000000000000000000000abc",
+        "abc",
+    ));
+    assert!(
+        e.contains("line 10: `approvals.module`") && e.contains("64 lowercase hex"),
+        "{e}"
+    );
+    let e = err(&full().replace("epsilon_per_query = 0.25", "epsilon_per_query = 0.0"));
+    assert!(e.contains("line 28: `privacy.epsilon_per_query`"), "{e}");
+    let e = err(&full().replace("budget = 2.0", "budget = 0.1"));
+    assert!(
+        e.contains("line 29: `privacy.budget`") && e.contains("no query could ever run"),
+        "{e}"
+    );
+    let e = err(&full().replace("per_run = 0.05", "per_run = -1.0"));
+    assert!(e.contains("line 34: `prices.per_run`"), "{e}");
+    let e = err(&full().replace("note = ", "note_ = "));
+    assert!(
+        e.contains("unknown field `note_`") && e.contains("line 12"),
+        "{e}"
+    );
+    let e = err(&full().replace(&key(2), "not-a-key"));
+    assert!(e.contains("line 18: `trusted_signers.key`: not a public key"), "{e}");
 }

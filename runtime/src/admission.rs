@@ -1,0 +1,135 @@
+//! Admission and approval: who may run this module over which dataset, and
+//! with which trust tier. Everything here happens before Cranelift sees a
+//! byte of the module.
+//!
+//! Defends against unsigned, forged, altered or unknown-signer modules
+//! (refused outright), against code the owner never reviewed reading raw
+//! values (only an approved, unexpired module hash gets the raw tier), and
+//! against anyone else touching the data (neither approved nor signed by a
+//! signer the policy trusts: refused).
+
+use serde::Serialize;
+
+use crate::grant::Grant;
+use crate::policy::format_rfc3339;
+use crate::signing::{self, PublicKey};
+
+/// What a module may do with one dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tier {
+    /// The owner approved this exact module hash: it may scan `raw` columns.
+    Approved,
+    /// Signed by a signer the policy trusts: host aggregates only.
+    TrustedSigner,
+}
+
+/// A module admitted to run.
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    /// The key that signed it.
+    pub signer: PublicKey,
+    /// SHA-256 of the module without its signature section.
+    pub module_hash: String,
+    /// The module without its signature section: what gets compiled.
+    pub module: Vec<u8>,
+    /// The tier for each grant, in the order of the grants.
+    pub tiers: Vec<Tier>,
+}
+
+/// A refusal, with the reason the caller sees.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// The module hash, when it could be computed.
+    pub module_hash: Option<String>,
+    /// The signer, when the signature verified.
+    pub signer: Option<PublicKey>,
+    /// Why.
+    pub reason: String,
+}
+
+fn refuse(module_hash: Option<String>, signer: Option<PublicKey>, reason: String) -> Refusal {
+    Refusal {
+        module_hash,
+        signer,
+        reason,
+    }
+}
+
+/// Checks the module's signature against the node's known buyer keys and
+/// every grant's trusted signers, then decides a tier per grant at `now`
+/// (Unix seconds).
+pub fn admit(
+    module: &[u8],
+    detached: Option<&[u8]>,
+    known: &[PublicKey],
+    grants: &[Grant],
+    now: i64,
+) -> Result<Admitted, Refusal> {
+    check_component_header(module).map_err(|r| refuse(None, None, r))?;
+    let hash = signing::module_hash(module).ok();
+    let mut keys = known.to_vec();
+    for g in grants {
+        keys.extend(
+            g.policy
+                .trusted_signers
+                .iter()
+                .filter_map(|k| PublicKey::parse(k).ok()),
+        );
+    }
+    let verified = signing::verify(module, detached, &keys)
+        .map_err(|e| refuse(hash.clone(), None, format!("signature check failed: {e}")))?;
+    let module_hash = verified.module_hash.clone();
+    let signer = verified.signer.clone();
+    let tiers = grants
+        .iter()
+        .map(|g| tier(g, &module_hash, &signer, now))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|r| refuse(Some(module_hash.clone()), Some(signer.clone()), r))?;
+    let stripped = signing::strip_signature(module).map_err(|e| {
+        refuse(
+            Some(module_hash.clone()),
+            Some(signer.clone()),
+            format!("signature check failed: {e}"),
+        )
+    })?;
+    Ok(Admitted {
+        signer,
+        module_hash,
+        module: stripped,
+        tiers,
+    })
+}
+
+fn tier(grant: &Grant, module_hash: &str, signer: &PublicKey, now: i64) -> Result<Tier, String> {
+    let policy = &grant.policy;
+    let trusted = policy.trusted_signers.iter().any(|k| *k == signer.to_hex());
+    match policy.approval(module_hash) {
+        Some(a) if a.valid_at(now) => Ok(Tier::Approved),
+        _ if trusted => Ok(Tier::TrustedSigner),
+        Some(a) => Err(format!(
+            "the approval of module {module_hash} for dataset `{}` expired at {}, and its signer {} is not a trusted signer",
+            grant.name(),
+            format_rfc3339(a.expires.unwrap_or_default()),
+            signer.key_id()
+        )),
+        None => Err(format!(
+            "module {module_hash} is not approved for dataset `{}` and its signer {} is not a trusted signer of that dataset's policy",
+            grant.name(),
+            signer.key_id()
+        )),
+    }
+}
+
+/// Refuses anything that is not a WebAssembly component.
+pub fn check_component_header(module: &[u8]) -> Result<(), String> {
+    const MAGIC: &[u8] = b"\0asm";
+    match module.get(..8) {
+        Some(h) if &h[..4] == MAGIC && h[4..] == [0x0d, 0x00, 0x01, 0x00] => Ok(()),
+        Some(h) if &h[..4] == MAGIC && h[4..] == [0x01, 0x00, 0x00, 0x00] => Err(
+            "module is a core WebAssembly module, not a component: build it with `cargo build --target wasm32-wasip2`"
+                .into(),
+        ),
+        _ => Err("module is not WebAssembly: it does not start with the `\\0asm` header".into()),
+    }
+}
