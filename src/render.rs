@@ -64,13 +64,21 @@ pub fn outcome(o: &RunOutcome) -> String {
         let _ = writeln!(out, "reason:   {r}");
     }
     let _ = writeln!(out, "module:   sha256:{}", o.module_hash);
+    if let Some(b) = &o.buyer {
+        let _ = writeln!(out, "signer:   {b}");
+    }
     for s in &o.data_snapshots {
         let _ = writeln!(
             out,
-            "dataset:  {} (snapshot {}…, policy {}…)",
+            "dataset:  {} (snapshot {}…, policy v{} {}…, tier {})",
             s.dataset,
             &s.snapshot[..12],
-            &s.policy_hash[..12]
+            s.policy_version,
+            &s.policy_hash[..12],
+            s.tier.map_or("none", |t| match t {
+                sluice_runtime::admission::Tier::Approved => "approved",
+                sluice_runtime::admission::Tier::TrustedSigner => "trusted-signer",
+            })
         );
     }
     let u = &o.usage;
@@ -86,6 +94,9 @@ pub fn outcome(o: &RunOutcome) -> String {
         u.aggregate_queries,
         u.output_bytes
     );
+    if u.epsilon_spent > 0.0 {
+        let _ = writeln!(out, "privacy:  epsilon {} charged to the buyer's budget", u.epsilon_spent);
+    }
     if let Some(t) = &o.output {
         let _ = writeln!(out, "output ({} rows):", t.rows());
         out.push_str(&table(t));

@@ -36,12 +36,19 @@ fn keygen(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     let base = dir.join(name);
     let r = sluice(&["keygen", "--out", s(&base)]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    (dir.join(format!("{name}.key")), dir.join(format!("{name}.pub")))
+    (
+        dir.join(format!("{name}.key")),
+        dir.join(format!("{name}.pub")),
+    )
 }
 
 fn assert_refused(r: &Outcome, code: i32, message: &str) {
     assert_eq!(r.code, code, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
-    assert!(r.stderr.contains(message), "expected {message:?} in: {}", r.stderr);
+    assert!(
+        r.stderr.contains(message),
+        "expected {message:?} in: {}",
+        r.stderr
+    );
 }
 
 // ---- keygen ----
@@ -64,8 +71,16 @@ fn keygen_writes_a_private_secret_key_and_never_clobbers() {
     assert_eq!((pk_bytes.len(), pk_bytes[0]), (33, 0x01));
     let pk = PublicKey::from_file(&pk_path).unwrap();
     assert_eq!(SecretKey::from_file(&sk_path).unwrap().public(), pk);
-    assert!(r.stdout.contains(&format!("key id: {}", pk.key_id())), "{}", r.stdout);
-    assert!(r.stdout.contains(&format!("public key: {}", pk.to_hex())), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!("key id: {}", pk.key_id())),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!("public key: {}", pk.to_hex())),
+        "{}",
+        r.stdout
+    );
 
     // No clobbering: refused, both files untouched.
     let again = sluice(&["keygen", "--out", s(&base)]);
@@ -75,7 +90,11 @@ fn keygen_writes_a_private_secret_key_and_never_clobbers() {
     assert_eq!(std::fs::read(&pk_path).unwrap(), pk_bytes);
     // Also when only the secret key exists.
     std::fs::remove_file(&pk_path).unwrap();
-    assert_refused(&sluice(&["keygen", "--out", s(&base)]), 2, "buyer.key already exists");
+    assert_refused(
+        &sluice(&["keygen", "--out", s(&base)]),
+        2,
+        "buyer.key already exists",
+    );
     assert!(!pk_path.exists(), "no half key pair is left behind");
     assert_eq!(std::fs::read(&sk_path).unwrap(), sk_bytes);
 
@@ -104,16 +123,32 @@ fn sign_in_place_then_verify() {
     let r = sluice(&["sign", "--key", s(&sk), s(&m)]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let key_id = PublicKey::from_file(&pk).unwrap().key_id();
-    assert!(r.stdout.contains(&format!("with key {key_id}")), "{}", r.stdout);
-    assert!(r.stdout.contains(&format!("module hash: {hash}")), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!("with key {key_id}")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!("module hash: {hash}")),
+        "{}",
+        r.stdout
+    );
     let signed = std::fs::read(&m).unwrap();
     assert_ne!(signed, original);
     assert_eq!(signing::strip_signature(&signed).unwrap(), original);
 
     let r = sluice(&["verify", "--pub", s(&pk), s(&m)]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains(&format!("signed by key {key_id}")), "{}", r.stdout);
-    assert!(r.stdout.contains(&format!("module hash: {hash}")), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!("signed by key {key_id}")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!("module hash: {hash}")),
+        "{}",
+        r.stdout
+    );
 
     let r = sluice(&["verify", "--json", "--pub", s(&pk), s(&m)]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -132,9 +167,16 @@ fn sign_to_another_file_leaves_the_input_alone() {
     let r = sluice(&["sign", "--key", s(&sk), s(&m), "-o", s(&out), "--json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json["written"], s(&out));
-    assert_eq!(std::fs::read(&m).unwrap(), std::fs::read(component()).unwrap());
+    assert_eq!(
+        std::fs::read(&m).unwrap(),
+        std::fs::read(component()).unwrap()
+    );
     assert_eq!(sluice(&["verify", "--pub", s(&pk), s(&out)]).code, 0);
-    assert_refused(&sluice(&["verify", "--pub", s(&pk), s(&m)]), 3, "module is not signed");
+    assert_refused(
+        &sluice(&["verify", "--pub", s(&pk), s(&m)]),
+        3,
+        "module is not signed",
+    );
 }
 
 #[test]
@@ -145,7 +187,15 @@ fn verify_finds_the_signer_among_several_keys_and_accepts_hex() {
     let m = copy_component(dir.path(), "m.wasm");
     assert_eq!(sluice(&["sign", "--key", s(&b_key), s(&m)]).code, 0);
     let b = PublicKey::from_file(&b_pub).unwrap();
-    let r = sluice(&["verify", "--json", "--pub", s(&a_pub), "--pub", s(&b_pub), s(&m)]);
+    let r = sluice(&[
+        "verify",
+        "--json",
+        "--pub",
+        s(&a_pub),
+        "--pub",
+        s(&b_pub),
+        s(&m),
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json["key_id"], b.key_id().as_str());
     let r = sluice(&["verify", "--pub", &b.to_hex(), s(&m)]);
@@ -161,7 +211,11 @@ fn refusals_exit_3_with_a_precise_message() {
     let m = copy_component(dir.path(), "m.wasm");
 
     // Unsigned.
-    assert_refused(&sluice(&["verify", "--pub", s(&pk), s(&m)]), 3, "module is not signed");
+    assert_refused(
+        &sluice(&["verify", "--pub", s(&pk), s(&m)]),
+        3,
+        "module is not signed",
+    );
     let r = sluice(&["verify", "--json", "--pub", s(&pk), s(&m)]);
     assert_eq!(r.code, 3);
     assert_eq!(r.json["valid"], false);
@@ -205,7 +259,11 @@ fn refusals_exit_3_with_a_precise_message() {
     // Not WebAssembly at all.
     let text = dir.path().join("text.wasm");
     std::fs::write(&text, "hello").unwrap();
-    assert_refused(&sluice(&["verify", "--pub", s(&pk), s(&text)]), 3, "module is malformed");
+    assert_refused(
+        &sluice(&["verify", "--pub", s(&pk), s(&text)]),
+        3,
+        "module is malformed",
+    );
 }
 
 #[test]
@@ -214,10 +272,18 @@ fn unreadable_inputs_exit_2() {
     let (sk, pk) = keygen(dir.path(), "buyer");
     let m = copy_component(dir.path(), "m.wasm");
     let missing = dir.path().join("missing.wasm");
-    assert_refused(&sluice(&["verify", "--pub", s(&pk), s(&missing)]), 2, "cannot read module");
+    assert_refused(
+        &sluice(&["verify", "--pub", s(&pk), s(&missing)]),
+        2,
+        "cannot read module",
+    );
     let bad_pub = dir.path().join("bad.pub");
     std::fs::write(&bad_pub, "not a key").unwrap();
-    assert_refused(&sluice(&["verify", "--pub", s(&bad_pub), s(&m)]), 2, "key is malformed");
+    assert_refused(
+        &sluice(&["verify", "--pub", s(&bad_pub), s(&m)]),
+        2,
+        "key is malformed",
+    );
     assert_refused(
         &sluice(&["verify", "--pub", s(&dir.path().join("nope.pub")), s(&m)]),
         2,
@@ -228,10 +294,27 @@ fn unreadable_inputs_exit_2() {
         2,
         "cannot read detached signature",
     );
-    assert_refused(&sluice(&["sign", "--key", s(&pk), s(&m)]), 2, "expected 0x81");
-    assert_refused(&sluice(&["sign", "--key", s(&sk), s(&missing)]), 2, "cannot read module");
+    assert_refused(
+        &sluice(&["sign", "--key", s(&pk), s(&m)]),
+        2,
+        "expected 0x81",
+    );
+    assert_refused(
+        &sluice(&["sign", "--key", s(&sk), s(&missing)]),
+        2,
+        "cannot read module",
+    );
     // --detached and -o do not go together.
-    let r = sluice(&["sign", "--key", s(&sk), s(&m), "-o", "x.wasm", "--detached", "x.sig"]);
+    let r = sluice(&[
+        "sign",
+        "--key",
+        s(&sk),
+        s(&m),
+        "-o",
+        "x.wasm",
+        "--detached",
+        "x.sig",
+    ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
 
@@ -243,11 +326,26 @@ fn detached_signatures_round_trip() {
     let sig = dir.path().join("m.sig");
     let r = sluice(&["sign", "--key", s(&sk), s(&m), "--detached", s(&sig)]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(std::fs::read(&m).unwrap(), std::fs::read(component()).unwrap());
-    let r = sluice(&["verify", "--json", "--pub", s(&pk), s(&m), "--detached", s(&sig)]);
+    assert_eq!(
+        std::fs::read(&m).unwrap(),
+        std::fs::read(component()).unwrap()
+    );
+    let r = sluice(&[
+        "verify",
+        "--json",
+        "--pub",
+        s(&pk),
+        s(&m),
+        "--detached",
+        s(&sig),
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json["detached"], true);
-    assert_refused(&sluice(&["verify", "--pub", s(&pk), s(&m)]), 3, "module is not signed");
+    assert_refused(
+        &sluice(&["verify", "--pub", s(&pk), s(&m)]),
+        3,
+        "module is not signed",
+    );
     let mut bytes = std::fs::read(&m).unwrap();
     *bytes.last_mut().unwrap() ^= 1;
     std::fs::write(&m, &bytes).unwrap();
@@ -268,7 +366,10 @@ fn co_signing_and_replacing_signatures() {
     assert_eq!(sluice(&["sign", "--key", s(&b_key), s(&m)]).code, 0);
     assert_eq!(sluice(&["verify", "--pub", s(&a_pub), s(&m)]).code, 0);
     assert_eq!(sluice(&["verify", "--pub", s(&b_pub), s(&m)]).code, 0);
-    assert_eq!(sluice(&["sign", "--replace", "--key", s(&b_key), s(&m)]).code, 0);
+    assert_eq!(
+        sluice(&["sign", "--replace", "--key", s(&b_key), s(&m)]).code,
+        0
+    );
     assert_eq!(sluice(&["verify", "--pub", s(&a_pub), s(&m)]).code, 3);
     assert_eq!(sluice(&["verify", "--pub", s(&b_pub), s(&m)]).code, 0);
 }
@@ -276,7 +377,14 @@ fn co_signing_and_replacing_signatures() {
 // ---- interoperability with wasmsign2 ----
 
 /// Sluice key files read by wasmsign2, and the same key in both libraries.
-fn both_keys(dir: &Path) -> (SecretKey, wasmsign2::SecretKey, wasmsign2::PublicKey, PathBuf) {
+fn both_keys(
+    dir: &Path,
+) -> (
+    SecretKey,
+    wasmsign2::SecretKey,
+    wasmsign2::PublicKey,
+    PathBuf,
+) {
     let (sk_path, pk_path) = keygen(dir, "interop");
     let ws_sk = wasmsign2::SecretKey::from_file(&sk_path).expect("wasmsign2 reads NAME.key");
     let ws_pk = wasmsign2::PublicKey::from_file(&pk_path).expect("wasmsign2 reads NAME.pub");

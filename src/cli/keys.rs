@@ -41,7 +41,12 @@ pub struct SignArgs {
     #[arg(value_name = "M.wasm")]
     module: PathBuf,
     /// Write the signed module here instead of replacing M.wasm.
-    #[arg(short = 'o', long = "out", value_name = "OUT.wasm", conflicts_with = "detached")]
+    #[arg(
+        short = 'o',
+        long = "out",
+        value_name = "OUT.wasm",
+        conflicts_with = "detached"
+    )]
     out: Option<PathBuf>,
     /// Write the signature to this file and leave the module unchanged.
     #[arg(long, value_name = "SIG")]

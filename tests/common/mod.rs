@@ -230,9 +230,10 @@ pub fn run_module(module: &Path, dataset: &str, policy: &Path, extra: &[&str]) -
         policy.to_str().unwrap(),
         "--buyer",
         f.public.to_str().unwrap(),
-        "--state-dir",
-        state.to_str().unwrap(),
     ];
+    if !extra.contains(&"--state-dir") {
+        args.extend(["--state-dir", state.to_str().unwrap()]);
+    }
     args.extend_from_slice(extra);
     sluice(&args)
 }

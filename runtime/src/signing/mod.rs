@@ -8,7 +8,8 @@
 //! against hostile signature data (the parsers never panic and never
 //! allocate more than the input justifies).
 //!
-//! - [`keys`]: key pairs, their files (wasmsign2's formats) and key ids;
+//! - [`SecretKey`] / [`PublicKey`]: key pairs, their files (wasmsign2's
+//!   formats) and key ids;
 //! - [`sign()`] / [`sign_detached`]: embed a signature, or write it apart;
 //! - [`verify()`]: find which known key signed a module;
 //! - [`module_hash`] / [`strip_signature`]: the module without its signature.
@@ -26,7 +27,7 @@
 
 mod error;
 mod hash;
-pub mod keys;
+mod keys;
 mod reader;
 mod section;
 mod sign;

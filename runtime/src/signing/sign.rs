@@ -38,7 +38,7 @@ pub fn sign(module: &[u8], key: &SecretKey) -> Result<Vec<u8>, SigningError> {
 /// A detached signature of `module`: the payload a signature section would
 /// hold, covering every byte of the module after its preamble (an embedded
 /// signature section included, if there is one). Verify it with
-/// [`verify`](super::verify) given the same module bytes.
+/// [`verify`](fn@super::verify) given the same module bytes.
 pub fn sign_detached(module: &[u8], key: &SecretKey) -> Result<Vec<u8>, SigningError> {
     let parts = split(module)?;
     let mut data = SignatureData::default();

@@ -268,7 +268,7 @@ fn signatures_carry_the_key_id() {
 fn wrong_key_is_refused_naming_the_key() {
     let signed = sign(&core_module(), &key(1)).unwrap();
     let other = key(2).public();
-    let e = verify(&signed, None, &[other.clone()]).unwrap_err();
+    let e = verify(&signed, None, std::slice::from_ref(&other)).unwrap_err();
     assert!(matches!(e, SigningError::BadSignature { .. }), "{e}");
     assert_eq!(
         e.to_string(),
