@@ -263,14 +263,10 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores available")
 }
 
-/// Microseconds some runnable task waited for a CPU since boot (Linux PSI).
-fn cpu_wait_us() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/pressure/cpu").ok()?;
-    let some = text.lines().find(|l| l.starts_with("some"))?;
-    some.split_whitespace()
-        .find_map(|f| f.strip_prefix("total="))?
-        .parse()
-        .ok()
+/// Nanoseconds this thread has waited, runnable, for a CPU (Linux schedstat).
+fn cpu_wait_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn main() -> Result<()> {
@@ -424,7 +420,7 @@ fn main() -> Result<()> {
         v.cold = Some(t);
         eprintln!("  {:<14} {:>9.1} ms", v.key, ms(t));
     }
-    let (pressure_start, rounds_start) = (cpu_wait_us(), Instant::now());
+    let (wait_start, rounds_start) = (cpu_wait_ns(), Instant::now());
     for round in 1..=runs {
         eprintln!("round {round}/{runs} ...");
         for v in &mut variants {
@@ -432,9 +428,9 @@ fn main() -> Result<()> {
             v.times.push(t);
         }
     }
-    let pressure = cpu_wait_us()
-        .zip(pressure_start)
-        .map(|(end, start)| (end - start) as f64 / 1e6 / rounds_start.elapsed().as_secs_f64());
+    let waited = cpu_wait_ns()
+        .zip(wait_start)
+        .map(|(end, start)| (end - start) as f64 / 1e9 / rounds_start.elapsed().as_secs_f64());
     let find = |k: &str| variants.iter().find(|v| v.key == k).expect("variant");
     let m = |k: &str| ms(median(&find(k).times));
     let fuel_of = |k: &str| find(k).extra.fuel as f64;
@@ -454,19 +450,19 @@ fn main() -> Result<()> {
     line(String::new());
     line(format!("Machine: {}.", machine()));
     line(String::new());
-    line(match pressure {
-        Some(p) => format!(
-            "CPU pressure during the timed rounds (Linux PSI, share of time some task waited \
-             for a CPU): {:.0}%{}",
-            100.0 * p,
-            if p > 0.05 {
-                " — other processes competed for the cores, so expect noise; \
-                 the minimums are the less disturbed figures."
+    line(match waited {
+        Some(w) => format!(
+            "Contention: during the timed rounds the harness thread waited for a CPU \
+             {:.1}% of the time{}",
+            100.0 * w,
+            if w > 0.02 {
+                " (other processes competed for the cores: expect noise; the minimums \
+                 are the less disturbed figures)."
             } else {
                 "."
             }
         ),
-        None => "CPU pressure during the timed rounds: unknown (no /proc/pressure/cpu).".into(),
+        None => "Contention: unknown (no /proc/thread-self/schedstat).".into(),
     });
     line(String::new());
     line("| variant | median ms | min ms | max ms | M rows/s | × native |".into());

@@ -95,7 +95,11 @@ pub fn outcome(o: &RunOutcome) -> String {
         u.output_bytes
     );
     if u.epsilon_spent > 0.0 {
-        let _ = writeln!(out, "privacy:  epsilon {} charged to the buyer's budget", u.epsilon_spent);
+        let _ = writeln!(
+            out,
+            "privacy:  epsilon {} charged to the buyer's budget",
+            u.epsilon_spent
+        );
     }
     if let Some(t) = &o.output {
         let _ = writeln!(out, "output ({} rows):", t.rows());

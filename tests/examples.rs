@@ -170,7 +170,10 @@ fn linear_regression_recovers_the_generating_model() {
 fn histogram_uses_only_host_aggregates_and_suppresses_small_groups() {
     // A very large epsilon makes the noise on counts vanish, so the counts can
     // be checked exactly; the privacy tests cover realistic epsilons.
-    let exact = policy("patients", &[("epsilon_per_query", "100.0"), ("budget", "10_000.0")]);
+    let exact = policy(
+        "patients",
+        &[("epsilon_per_query", "100.0"), ("budget", "10_000.0")],
+    );
     let r = run("histogram", "patients", &exact, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.usage("rows_fed"), 0, "the histogram must not scan");

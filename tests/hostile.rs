@@ -170,7 +170,12 @@ fn write(name: &str, bytes: &[u8]) -> std::path::PathBuf {
 }
 
 fn run_module(path: &std::path::Path) -> common::Outcome {
-    common::run_module(path, "patients", &policy_with("patients", &[], Trust::SignerOnly), &[])
+    common::run_module(
+        path,
+        "patients",
+        &policy_with("patients", &[], Trust::SignerOnly),
+        &[],
+    )
 }
 
 fn signed(name: &str, bytes: &[u8]) -> std::path::PathBuf {
@@ -206,7 +211,12 @@ fn signed_but_broken_components_are_denied_at_compilation() {
     let good = std::fs::read(common::unsigned_module("mean-by-group")).unwrap();
     let r = run_module(&signed("truncated.wasm", &good[..good.len() / 2]));
     assert_eq!(r.decision(), "denied");
-    assert!(r.reason().starts_with("module is not a valid WebAssembly component"), "{}", r.reason());
+    assert!(
+        r.reason()
+            .starts_with("module is not a valid WebAssembly component"),
+        "{}",
+        r.reason()
+    );
 }
 
 #[test]
@@ -217,7 +227,11 @@ fn any_flipped_byte_of_a_signed_module_is_denied_before_compilation() {
         flipped[at] ^= 0x01;
         let r = run_module(&write("flipped.wasm", &flipped));
         assert_eq!(r.decision(), "denied", "byte {at}");
-        assert!(r.reason().starts_with("signature check failed:"), "byte {at}: {}", r.reason());
+        assert!(
+            r.reason().starts_with("signature check failed:"),
+            "byte {at}: {}",
+            r.reason()
+        );
         assert_eq!(r.usage("fuel_consumed"), 0);
     }
 }

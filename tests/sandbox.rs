@@ -167,7 +167,9 @@ fn one_engine_survives_every_hostile_guest_and_then_runs_normally() {
         "hidden-column",
     ];
     for guest in hostile {
-        let out = engine.run(request(guest, grant("patients", &small))).unwrap();
+        let out = engine
+            .run(request(guest, grant("patients", &small)))
+            .unwrap();
         assert!(
             matches!(out.decision, Decision::Aborted | Decision::Withheld),
             "{guest}: {:?} {:?}",
@@ -177,7 +179,10 @@ fn one_engine_survives_every_hostile_guest_and_then_runs_normally() {
         assert!(out.output.is_none(), "{guest}");
     }
     let good = engine
-        .run(request("mean-by-group", grant("sales", &policy("sales", &[]))))
+        .run(request(
+            "mean-by-group",
+            grant("sales", &policy("sales", &[])),
+        ))
         .unwrap();
     assert_eq!(good.decision, Decision::Released, "{:?}", good.reason);
     assert_eq!(good.usage.rows_fed, 60_000);

@@ -72,10 +72,24 @@ fn module_for(s: &Scenario, dir: &Path) -> std::path::PathBuf {
 
 /// The policy: the repository's, with overrides and the scenario's trust.
 fn policy_for(s: &Scenario) -> std::path::PathBuf {
-    let overrides: Vec<(&str, &str)> = s.overrides.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let overrides: Vec<(&str, &str)> = s
+        .overrides
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let hash = || signing::module_hash(&std::fs::read(unsigned_module(&s.guest)).unwrap()).unwrap();
-    let expired = || format!("\n[[approvals]]\nmodule = \"{}\"\nexpires = 2020-01-01T00:00:00Z\n", hash());
-    let signer = || format!("\n[[trusted_signers]]\nkey = \"{}\"\n", fixture().key.public().to_hex());
+    let expired = || {
+        format!(
+            "\n[[approvals]]\nmodule = \"{}\"\nexpires = 2020-01-01T00:00:00Z\n",
+            hash()
+        )
+    };
+    let signer = || {
+        format!(
+            "\n[[trusted_signers]]\nkey = \"{}\"\n",
+            fixture().key.public().to_hex()
+        )
+    };
     let (base, extra) = match s.trust.as_str() {
         "approve" => (Trust::ApproveAll, String::new()),
         "signer" => (Trust::SignerOnly, String::new()),
@@ -93,8 +107,13 @@ fn policy_for(s: &Scenario) -> std::path::PathBuf {
 
 #[test]
 fn every_scenario_reaches_its_decision() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("scenarios");
-    let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("scenarios");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     names.sort();
     assert!(names.len() >= 12, "scenarios missing");
     for path in names {
@@ -108,13 +127,22 @@ fn every_scenario_reaches_its_decision() {
         assert!(data(&s.dataset).exists());
         let mut last = None;
         for _ in 0..s.runs {
-            last = Some(run_module(&module, &s.dataset, &policy, &["--state-dir", state.to_str().unwrap()]));
+            last = Some(run_module(
+                &module,
+                &s.dataset,
+                &policy,
+                &["--state-dir", state.to_str().unwrap()],
+            ));
         }
         let r = last.unwrap();
         assert_eq!(r.decision(), s.expect, "{name}: {}", r.json);
         assert_eq!(r.code, if s.expect == "released" { 0 } else { 3 }, "{name}");
         if let Some(reason) = &s.reason {
-            assert!(r.reason().contains(reason.as_str()), "{name}: reason {:?}", r.reason());
+            assert!(
+                r.reason().contains(reason.as_str()),
+                "{name}: reason {:?}",
+                r.reason()
+            );
         }
         if let Some(tier) = &s.tier {
             assert_eq!(r.json["data_snapshots"][0]["tier"], tier.as_str(), "{name}");
@@ -123,7 +151,10 @@ fn every_scenario_reaches_its_decision() {
             let values = r.column(&m.column);
             let counted: Vec<u64> = values.iter().filter_map(|v| v.as_u64()).collect();
             assert!(!counted.is_empty(), "{name}: no groups released");
-            assert!(counted.iter().all(|c| *c >= m.at_least), "{name}: {counted:?}");
+            assert!(
+                counted.iter().all(|c| *c >= m.at_least),
+                "{name}: {counted:?}"
+            );
         }
         if s.expect != "released" {
             assert!(r.json["output"].is_null(), "{name}: output leaked");

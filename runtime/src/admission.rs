@@ -42,13 +42,13 @@ pub struct Admitted {
 pub struct Refusal {
     /// The module hash, when it could be computed.
     pub module_hash: Option<String>,
-    /// The signer, when the signature verified.
-    pub signer: Option<PublicKey>,
+    /// The signer's key id, when the signature verified.
+    pub signer: Option<String>,
     /// Why.
     pub reason: String,
 }
 
-fn refuse(module_hash: Option<String>, signer: Option<PublicKey>, reason: String) -> Refusal {
+fn refuse(module_hash: Option<String>, signer: Option<String>, reason: String) -> Refusal {
     Refusal {
         module_hash,
         signer,
@@ -85,11 +85,11 @@ pub fn admit(
         .iter()
         .map(|g| tier(g, &module_hash, &signer, now))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|r| refuse(Some(module_hash.clone()), Some(signer.clone()), r))?;
+        .map_err(|r| refuse(Some(module_hash.clone()), Some(signer.key_id()), r))?;
     let stripped = signing::strip_signature(module).map_err(|e| {
         refuse(
             Some(module_hash.clone()),
-            Some(signer.clone()),
+            Some(signer.key_id()),
             format!("signature check failed: {e}"),
         )
     })?;

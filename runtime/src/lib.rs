@@ -14,6 +14,7 @@ pub mod data;
 pub mod engine;
 pub mod error;
 pub mod grant;
+pub mod guard;
 pub mod outcome;
 pub mod output;
 pub mod policy;

@@ -19,6 +19,7 @@ use crate::admission;
 use crate::engine::{EPOCH_TICK, Engine, HostState, RunLog, sandbox_ctx};
 use crate::error::EngineError;
 use crate::grant::Grant;
+use crate::guard::RawValueGuard;
 use crate::outcome::{Decision, RunOutcome, Snapshot, Usage};
 use crate::output::OutputTable;
 use crate::policy::Limits;
@@ -128,7 +129,7 @@ impl Engine {
                 if let Some(h) = refusal.module_hash {
                     outcome.module_hash = h;
                 }
-                outcome.buyer = refusal.signer.map(|k| k.key_id());
+                outcome.buyer = refusal.signer;
                 outcome.reason = Some(refusal.reason);
                 return;
             }
@@ -190,7 +191,7 @@ impl Engine {
         outcome.log = log_bytes;
         outcome.usage.log_bytes = written;
         match result {
-            Ok(Ok(table)) => release(OutputTable::from(table), limits, outcome),
+            Ok(Ok(table)) => release(OutputTable::from(table), limits, &store.data().guard, outcome),
             Ok(Err(e)) => abort(
                 outcome,
                 format!("the guest returned an error: {}", guest_error(&e)),
@@ -208,11 +209,11 @@ fn abort(outcome: &mut RunOutcome, reason: String) {
     outcome.reason = Some(reason);
 }
 
-fn release(table: OutputTable, limits: &Limits, outcome: &mut RunOutcome) {
+fn release(table: OutputTable, limits: &Limits, guard: &RawValueGuard, outcome: &mut RunOutcome) {
     let bytes = table.canonical_bytes();
     outcome.usage.output_bytes = bytes.len() as u64;
     outcome.output_hash = Some(OutputTable::hash_of(&bytes));
-    match table.check(bytes.len(), limits) {
+    match table.check(bytes.len(), limits).and_then(|()| guard.check(&table)) {
         Ok(()) => {
             outcome.decision = Decision::Released;
             outcome.output = Some(table);

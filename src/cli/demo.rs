@@ -32,7 +32,12 @@ struct Step {
     expect: Decision,
 }
 
-const fn step(title: &'static str, guest: &'static str, dataset: &'static str, expect: Decision) -> Step {
+const fn step(
+    title: &'static str,
+    guest: &'static str,
+    dataset: &'static str,
+    expect: Decision,
+) -> Step {
     Step {
         title,
         guest,
@@ -44,18 +49,53 @@ const fn step(title: &'static str, guest: &'static str, dataset: &'static str, e
 }
 
 const STEPS: &[Step] = &[
-    step("approved: mean order amount per region (raw columns, Parquet)", "mean-by-group", "sales", Decision::Released),
+    step(
+        "approved: mean order amount per region (raw columns, Parquet)",
+        "mean-by-group",
+        "sales",
+        Decision::Released,
+    ),
     Step {
         params: r#"{"n":5}"#,
-        ..step("approved: top products by revenue (raw columns, Parquet)", "top-products", "sales", Decision::Released)
+        ..step(
+            "approved: top products by revenue (raw columns, Parquet)",
+            "top-products",
+            "sales",
+            Decision::Released,
+        )
     },
-    step("approved: blood pressure ~ age + BMI (raw columns, CSV)", "linear-regression", "patients", Decision::Released),
-    step("trusted signer: age histogram with mean income (host aggregates, differential privacy)", "histogram", "patients", Decision::Released),
-    step("trusted signer, not approved: scanning a raw column is refused", "forbidden-raw", "patients", Decision::Aborted),
-    step("hostile: an infinite loop, stopped by fuel", "infinite-loop", "patients", Decision::Aborted),
+    step(
+        "approved: blood pressure ~ age + BMI (raw columns, CSV)",
+        "linear-regression",
+        "patients",
+        Decision::Released,
+    ),
+    step(
+        "trusted signer: age histogram with mean income (host aggregates, differential privacy)",
+        "histogram",
+        "patients",
+        Decision::Released,
+    ),
+    step(
+        "trusted signer, not approved: scanning a raw column is refused",
+        "forbidden-raw",
+        "patients",
+        Decision::Aborted,
+    ),
+    step(
+        "hostile: an infinite loop, stopped by fuel",
+        "infinite-loop",
+        "patients",
+        Decision::Aborted,
+    ),
     Step {
         signing: Signing::Unsigned,
-        ..step("refused: an unsigned module never reaches the compiler", "mean-by-group", "sales", Decision::Denied)
+        ..step(
+            "refused: an unsigned module never reaches the compiler",
+            "mean-by-group",
+            "sales",
+            Decision::Denied,
+        )
     },
 ];
 
@@ -79,14 +119,25 @@ fn sign_all(wasm: &Path, dir: &Path, key: &SecretKey) -> anyhow::Result<()> {
 /// The owners' policies: the repository's, plus approvals and trust.
 fn owner_policies(dir: &Path, wasm: &Path, buyer_pub: &PathBuf) -> Result<(), Failure> {
     for dataset in ["sales", "patients"] {
-        let from = guests::repo_root().join("policies").join(format!("{dataset}.toml"));
+        let from = guests::repo_root()
+            .join("policies")
+            .join(format!("{dataset}.toml"));
         let to = dir.join(format!("{dataset}.toml"));
         std::fs::copy(&from, &to).map_err(Failure::internal)?;
     }
     let note = Some("reviewed by the data owner for the demo");
-    for (guest, dataset) in [("mean-by-group", "sales"), ("top-products", "sales"), ("linear-regression", "patients")] {
+    for (guest, dataset) in [
+        ("mean-by-group", "sales"),
+        ("top-products", "sales"),
+        ("linear-regression", "patients"),
+    ] {
         let policy = dir.join(format!("{dataset}.toml"));
-        approve(&policy, &guests::component(wasm, guest), Some("2099-12-31T00:00:00Z"), note)?;
+        approve(
+            &policy,
+            &guests::component(wasm, guest),
+            Some("2099-12-31T00:00:00Z"),
+            note,
+        )?;
     }
     trust(&dir.join("patients.toml"), buyer_pub, Some("demo buyer"))?;
     Ok(())
@@ -104,8 +155,12 @@ pub fn run(data_dir: &Path) -> Result<ExitCode, Failure> {
     println!("== the buyer makes a key and signs the modules; the owners approve and trust");
     let key = SecretKey::generate().map_err(Failure::internal)?;
     let buyer_pub = dir.join("buyer.pub");
-    key.public().to_file(&buyer_pub, true).map_err(Failure::internal)?;
-    sign_all(&wasm, &dir, &key).context("signing the demo modules").map_err(Failure::internal)?;
+    key.public()
+        .to_file(&buyer_pub, true)
+        .map_err(Failure::internal)?;
+    sign_all(&wasm, &dir, &key)
+        .context("signing the demo modules")
+        .map_err(Failure::internal)?;
     owner_policies(&dir, &wasm, &buyer_pub)?;
     let state = dir.join("state");
     let _ = std::fs::remove_dir_all(&state);
@@ -113,7 +168,11 @@ pub fn run(data_dir: &Path) -> Result<ExitCode, Failure> {
     let mut surprises = 0;
     for step in STEPS {
         println!("\n== {} [{}]", step.title, step.guest);
-        let data = format!("{}={}", step.dataset, data_file(&dir, step.dataset).display());
+        let data = format!(
+            "{}={}",
+            step.dataset,
+            data_file(&dir, step.dataset).display()
+        );
         let grants = grants(&[data], &[dir.join(format!("{}.toml", step.dataset))])?;
         let module = match step.signing {
             Signing::Signed => guests::component(&dir, step.guest),
@@ -134,11 +193,16 @@ pub fn run(data_dir: &Path) -> Result<ExitCode, Failure> {
         print!("{}", render::outcome(&outcome));
         if outcome.decision != step.expect {
             surprises += 1;
-            eprintln!("unexpected decision for {}: {:?}", step.guest, outcome.decision);
+            eprintln!(
+                "unexpected decision for {}: {:?}",
+                step.guest, outcome.decision
+            );
         }
     }
     if surprises > 0 {
-        return Err(Failure::internal(anyhow!("{surprises} demo steps did not end as expected")));
+        return Err(Failure::internal(anyhow!(
+            "{surprises} demo steps did not end as expected"
+        )));
     }
     println!("\nAll runs ended as the policies require. Try `sluice run --help` next.");
     Ok(ExitCode::SUCCESS)

@@ -1,8 +1,8 @@
 //! `sluice run`: one local run of a module over datasets under their policies.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
@@ -46,7 +46,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
     /// The node's state directory: privacy budgets are kept here.
-    #[arg(long, value_name = "DIR", env = "SLUICE_STATE_DIR", default_value = ".sluice")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "SLUICE_STATE_DIR",
+        default_value = ".sluice"
+    )]
     state_dir: PathBuf,
     /// Keep compiled modules in this directory so later runs skip compilation.
     #[arg(long, value_name = "DIR", env = "SLUICE_CACHE_DIR")]
@@ -86,7 +91,8 @@ pub fn buyer_keys(paths: &[PathBuf]) -> Result<Vec<PublicKey>, Failure> {
     paths
         .iter()
         .map(|p| {
-            PublicKey::from_file(p).map_err(|e| Failure::usage(anyhow!("--buyer {}: {e}", p.display())))
+            PublicKey::from_file(p)
+                .map_err(|e| Failure::usage(anyhow!("--buyer {}: {e}", p.display())))
         })
         .collect()
 }
@@ -110,7 +116,10 @@ pub struct Invocation<'a> {
 }
 
 /// The privacy budget store, opened only when a policy asks for differential privacy.
-pub fn budget_store(grants: &[Grant], state_dir: &Path) -> Result<Option<Arc<BudgetStore>>, Failure> {
+pub fn budget_store(
+    grants: &[Grant],
+    state_dir: &Path,
+) -> Result<Option<Arc<BudgetStore>>, Failure> {
     if grants.iter().all(|g| g.policy.privacy.is_none()) {
         return Ok(None);
     }

@@ -67,7 +67,14 @@ pub fn fixture() -> &'static Fixture {
             let bytes = signing::sign(&module, &key).expect("sign");
             std::fs::write(guests::component(&signed, g), bytes).unwrap();
         }
-        Fixture { dir, wasm, signed, key, public, hashes }
+        Fixture {
+            dir,
+            wasm,
+            signed,
+            key,
+            public,
+            hashes,
+        }
     })
 }
 

@@ -58,7 +58,9 @@ fn query(
 fn groups_below_the_minimum_are_suppressed() {
     let dir = tempfile::tempdir().unwrap();
     let g = grant(&dir, 5);
-    let r = run(&g, &query(
+    let r = run(
+        &g,
+        &query(
             Some("v"),
             vec![AggregateFn::Count, AggregateFn::Sum],
             &[("g", None)],
@@ -206,10 +208,16 @@ fn differential_privacy_noises_counts_and_charges_once_after_validation() {
     let dir = tempfile::tempdir().unwrap();
     let g = grant(&dir, 1);
     let mut charges = 0;
-    let r = run(&g, &query(None, vec![AggregateFn::Count], &[("g", None)]), 8, Some(1.0), || {
-        charges += 1;
-        Ok(())
-    })
+    let r = run(
+        &g,
+        &query(None, vec![AggregateFn::Count], &[("g", None)]),
+        8,
+        Some(1.0),
+        || {
+            charges += 1;
+            Ok(())
+        },
+    )
     .unwrap();
     assert_eq!(charges, 1);
     assert_eq!(r.noise.len(), 3, "one noisy count per group");
@@ -217,19 +225,37 @@ fn differential_privacy_noises_counts_and_charges_once_after_validation() {
         assert_eq!(group.count as f64, n.value.max(0.0));
         assert_eq!(n.value, n.exact + n.noise);
     }
-    let refused = run(&g, &query(Some("v"), vec![AggregateFn::Max], &[]), 8, Some(1.0), || {
-        charges += 1;
-        Ok(())
-    });
-    assert!(matches!(refused, Err(Error::NotPermitted(m)) if m.starts_with("max is not available")));
-    let unclamped = run(&g, &query(Some("v"), vec![AggregateFn::Mean], &[]), 8, Some(1.0), || {
-        charges += 1;
-        Ok(())
-    });
+    let refused = run(
+        &g,
+        &query(Some("v"), vec![AggregateFn::Max], &[]),
+        8,
+        Some(1.0),
+        || {
+            charges += 1;
+            Ok(())
+        },
+    );
+    assert!(
+        matches!(refused, Err(Error::NotPermitted(m)) if m.starts_with("max is not available"))
+    );
+    let unclamped = run(
+        &g,
+        &query(Some("v"), vec![AggregateFn::Mean], &[]),
+        8,
+        Some(1.0),
+        || {
+            charges += 1;
+            Ok(())
+        },
+    );
     assert!(matches!(unclamped, Err(Error::Invalid(m)) if m.contains("need clamp bounds")));
     assert_eq!(charges, 1, "refused queries are not charged");
-    let exhausted = run(&g, &query(None, vec![AggregateFn::Count], &[]), 8, Some(1.0), || {
-        Err(Error::LimitReached("budget".into()))
-    });
+    let exhausted = run(
+        &g,
+        &query(None, vec![AggregateFn::Count], &[]),
+        8,
+        Some(1.0),
+        || Err(Error::LimitReached("budget".into())),
+    );
     assert!(matches!(exhausted, Err(Error::LimitReached(_))));
 }

@@ -19,6 +19,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::limits::MemoryCap;
 use crate::admission::Tier;
 use crate::aggregate;
+use crate::data::ColumnType;
+use crate::guard::RawValueGuard;
 use crate::data::{BatchEncoder, RecordBatches};
 use crate::grant::Grant;
 use crate::policy::Limits;
@@ -49,6 +51,8 @@ pub struct FeedCounters {
 struct ActiveScan {
     reader: RecordBatches,
     encoder: BatchEncoder,
+    /// Columns whose values the raw-values release rule must remember.
+    guarded: Vec<String>,
 }
 
 /// The store data of one run.
@@ -66,6 +70,8 @@ pub struct HostState {
     pub counters: FeedCounters,
     buyer: String,
     budget: Option<Arc<BudgetStore>>,
+    /// Raw string values fed from columns the release rules guard.
+    pub guard: RawValueGuard,
 }
 
 impl HostState {
@@ -83,6 +89,7 @@ impl HostState {
             counters: FeedCounters::default(),
             buyer: String::new(),
             budget: None,
+            guard: RawValueGuard::default(),
         }
     }
 
@@ -123,11 +130,16 @@ impl HostState {
             )));
         }
         let mut projection = Vec::with_capacity(columns.len());
+        let mut guarded = Vec::new();
         for (i, c) in columns.iter().enumerate() {
             if columns[..i].contains(c) {
                 return Err(Error::Invalid(format!("column `{c}` is requested twice")));
             }
-            projection.push(grant.raw_column(c)?.index);
+            let column = grant.raw_column(c)?;
+            projection.push(column.index);
+            if !grant.policy.raw_values_in_output && !column.rule.group_key && column.column_type == ColumnType::Utf8 {
+                guarded.push(c.clone());
+            }
         }
         projection.sort_unstable();
         let rows = match batch_rows {
@@ -145,6 +157,7 @@ impl HostState {
             ActiveScan {
                 reader,
                 encoder: BatchEncoder::new(columns),
+                guarded,
             },
         );
         Ok(id)
@@ -161,6 +174,11 @@ impl HostState {
             Ok(b) => b,
             Err(e) => return Ok(Err(Error::Invalid(e.to_string()))),
         };
+        for name in &scan.guarded {
+            if let Some(array) = batch.column_by_name(name) {
+                self.guard.observe(array);
+            }
+        }
         let fed = scan
             .encoder
             .encode(&batch)

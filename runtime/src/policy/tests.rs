@@ -195,11 +195,15 @@ per_aggregate_query = 0.1
 "#;
 
 fn key(seed: u8) -> String {
-    crate::signing::SecretKey::from_seed(&[seed; 32]).public().to_hex()
+    crate::signing::SecretKey::from_seed(&[seed; 32])
+        .public()
+        .to_hex()
 }
 
 fn full() -> String {
-    FULL.replace("OWNER", &key(1)).replace("SIGNER1", &key(2)).replace("SIGNER2", &key(3))
+    FULL.replace("OWNER", &key(1))
+        .replace("SIGNER1", &key(2))
+        .replace("SIGNER2", &key(3))
 }
 
 #[test]
@@ -261,5 +265,8 @@ fn bad_approvals_privacy_and_prices_name_key_and_line() {
         "{e}"
     );
     let e = err(&full().replace(&key(2), "not-a-key"));
-    assert!(e.contains("line 18: `trusted_signers.key`: not a public key"), "{e}");
+    assert!(
+        e.contains("line 18: `trusted_signers.key`: not a public key"),
+        "{e}"
+    );
 }
