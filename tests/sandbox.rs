@@ -118,13 +118,13 @@ fn a_second_run_reuses_the_compiled_module() {
     let cache = tempfile::tempdir().unwrap();
     let dir = cache.path().to_str().unwrap();
     let first = run(
-        "histogram",
+        "linear-regression",
         "patients",
         &policy("patients", &[]),
         &["--cache-dir", dir],
     );
     let second = run(
-        "histogram",
+        "linear-regression",
         "patients",
         &policy("patients", &[]),
         &["--cache-dir", dir],
