@@ -79,10 +79,10 @@ pub fn run(
         .map(|c| grant.column(c))
         .transpose()?;
     check_functions(query, value.as_ref())?;
-    let clamp = check_clamp(query)?;
+    let clamp = intersect(check_clamp(query)?, value.and_then(|v| v.rule.bounds));
     let keys = check_keys(grant, query)?;
     if dp.is_some() {
-        dp::check(query)?;
+        dp::check(query, clamp)?;
     }
     charge()?;
     let mut projection: Vec<usize> = keys.iter().map(|(_, c)| c.index).collect();
@@ -315,6 +315,14 @@ fn check_functions(query: &Query, value: Option<&VisibleColumn>) -> Result<(), E
         }
     }
     Ok(())
+}
+
+/// The query's clamp within the policy's bounds for the column.
+fn intersect(query: Option<(f64, f64)>, policy: Option<(f64, f64)>) -> Option<(f64, f64)> {
+    match (query, policy) {
+        (Some((a, b)), Some((lo, hi))) => Some((a.clamp(lo, hi), b.clamp(lo, hi))),
+        (q, p) => q.or(p),
+    }
 }
 
 /// The function as a buyer would write it.

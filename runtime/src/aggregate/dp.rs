@@ -38,7 +38,7 @@ fn needs_sum(query: &Query) -> bool {
 }
 
 /// Refuses what cannot be released with differential privacy here.
-pub fn check(query: &Query) -> Result<(), Error> {
+pub fn check(query: &Query, clamp: Option<(f64, f64)>) -> Result<(), Error> {
     if let Some(f) = query.functions.iter().find(|f| {
         matches!(
             f,
@@ -50,9 +50,9 @@ pub fn check(query: &Query) -> Result<(), Error> {
             name(f)
         )));
     }
-    if needs_sum(query) && query.clamp.is_none() {
+    if needs_sum(query) && clamp.is_none() {
         return Err(Error::Invalid(
-            "sum and mean under differential privacy need clamp bounds (the sensitivity depends on them)".into(),
+            "sum and mean under differential privacy need clamp bounds, from the query or the policy (the sensitivity depends on them)".into(),
         ));
     }
     Ok(())

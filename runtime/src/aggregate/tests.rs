@@ -6,6 +6,10 @@ use crate::policy::Policy;
 
 /// 30 rows: group `a` has 20 rows, `b` 7, `c` 3; `v` is the row number, null every 10th row.
 fn grant(dir: &tempfile::TempDir, min_group_size: u64) -> Grant {
+    grant_with(dir, min_group_size, "\"aggregate\"")
+}
+
+fn grant_with(dir: &tempfile::TempDir, min_group_size: u64, v_rule: &str) -> Grant {
     let mut text = String::from("g,v,age,secret,k\n");
     for i in 0..30 {
         let g = if i < 20 {
@@ -25,7 +29,7 @@ fn grant(dir: &tempfile::TempDir, min_group_size: u64) -> Grant {
     let path = dir.path().join("t.csv");
     std::fs::write(&path, text).unwrap();
     let policy = Policy::parse(&format!(
-        "dataset = \"t\"\n[columns]\ng = \"raw\"\nv = \"aggregate\"\nage = \"raw\"\nk = \"aggregate\"\n[release]\nmin_group_size = {min_group_size}\n"
+        "dataset = \"t\"\n[columns]\ng = \"raw\"\nv = {v_rule}\nage = \"raw\"\nk = \"aggregate\"\n[release]\nmin_group_size = {min_group_size}\n"
     ))
     .unwrap();
     Grant {
@@ -258,4 +262,19 @@ fn differential_privacy_noises_counts_and_charges_once_after_validation() {
         || Err(Error::LimitReached("budget".into())),
     );
     assert!(matches!(exhausted, Err(Error::LimitReached(_))));
+}
+
+#[test]
+fn policy_bounds_clamp_values_and_narrow_a_query_clamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = grant_with(&dir, 1, "{ access = \"aggregate\", bounds = [5.0, 10.0] }");
+    let fns = vec![AggregateFn::Min, AggregateFn::Max];
+    let mut q = query(Some("v"), fns, &[]);
+    let r = run(&g, &q, 8, None, || Ok(())).unwrap();
+    assert_eq!(r.result.groups[0].values, [Some(5.0), Some(10.0)]);
+    q.clamp = Some(Bounds { lower: 0.0, upper: 8.0 });
+    let r = run(&g, &q, 8, None, || Ok(())).unwrap();
+    assert_eq!(r.result.groups[0].values, [Some(5.0), Some(8.0)]);
+    let mean = query(Some("v"), vec![AggregateFn::Mean], &[]);
+    assert!(run(&g, &mean, 8, Some(1.0), || Ok(())).is_ok(), "policy bounds suffice for DP sums");
 }

@@ -37,7 +37,7 @@ pub enum Access {
 }
 
 /// The policy's rule for one column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ColumnRule {
     /// How the column may be reached.
     pub access: Access,
@@ -45,6 +45,9 @@ pub struct ColumnRule {
     pub group_key: bool,
     /// The type the owner declared, overriding CSV inference.
     pub declared: Option<ColumnType>,
+    /// Bounds host aggregates clamp this column's values to (a query's own
+    /// clamp is intersected with them).
+    pub bounds: Option<(f64, f64)>,
 }
 
 /// Limits every run under this policy obeys, and the release caps.
@@ -135,6 +138,7 @@ impl Policy {
             access: Access::None,
             group_key: false,
             declared: None,
+            bounds: None,
         })
     }
 

@@ -75,6 +75,7 @@ struct RawColumnTable {
     group_key: Option<bool>,
     #[serde(rename = "type")]
     declared: Option<ColumnType>,
+    bounds: Option<Spanned<[f64; 2]>>,
 }
 
 #[derive(Deserialize)]
@@ -217,6 +218,7 @@ impl RawPolicy {
             10,
         )?;
         let version = c.int("version", &self.version, 1..i64::MAX, 1)?;
+        check_bounds(c, &self.columns)?;
         if !valid_name(self.dataset.get_ref()) {
             let message = format!(
                 "{:?} is not a valid dataset name; use letters, digits, '_' and '-'",
@@ -297,17 +299,32 @@ fn limits(c: &Checker, l: &RawLimits, r: &RawRelease) -> Result<Limits, PolicyEr
     })
 }
 
+fn check_bounds(c: &Checker, columns: &BTreeMap<Spanned<String>, RawColumn>) -> Result<(), PolicyError> {
+    for col in columns.values() {
+        if let RawColumn::Table(RawColumnTable { bounds: Some(b), .. }) = col {
+            let [lo, hi] = *b.get_ref();
+            if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                let message = format!("[{lo}, {hi}] is not a range; expected two finite numbers, lower first");
+                return c.fail("columns.bounds", b.span().start, message);
+            }
+        }
+    }
+    Ok(())
+}
+
 fn column_rule(col: RawColumn) -> ColumnRule {
     match col {
         RawColumn::Access(access) => ColumnRule {
             access,
             group_key: access == Access::Raw,
             declared: None,
+            bounds: None,
         },
         RawColumn::Table(t) => ColumnRule {
             access: t.access,
             group_key: t.group_key.unwrap_or(t.access == Access::Raw) && t.access != Access::None,
             declared: t.declared,
+            bounds: t.bounds.map(|b| (b.get_ref()[0], b.get_ref()[1])),
         },
     }
 }

@@ -11,7 +11,7 @@ patient_id = "none"
 age = "raw"
 sex = { access = "raw", group_key = false }
 zip = { access = "aggregate", group_key = true, type = "utf8" }
-income = "aggregate"
+income = { access = "aggregate", bounds = [0.0, 250000.0] }
 
 [limits]
 fuel = 1_000_000
@@ -39,6 +39,7 @@ fn parses_every_field() {
         access,
         group_key,
         declared,
+        bounds: None,
     };
     assert_eq!(p.rule("age"), rule(Access::Raw, true, None));
     assert_eq!(p.rule("sex"), rule(Access::Raw, false, None));
@@ -46,7 +47,7 @@ fn parses_every_field() {
         p.rule("zip"),
         rule(Access::Aggregate, true, Some(ColumnType::Utf8))
     );
-    assert_eq!(p.rule("income"), rule(Access::Aggregate, false, None));
+    assert_eq!(p.rule("income").bounds, Some((0.0, 250_000.0)));
     assert_eq!(
         p.declared_types().collect::<Vec<_>>(),
         [("zip", ColumnType::Utf8)]
@@ -269,4 +270,10 @@ fn bad_approvals_privacy_and_prices_name_key_and_line() {
         e.contains("line 18: `trusted_signers.key`: not a public key"),
         "{e}"
     );
+}
+
+#[test]
+fn column_bounds_must_be_a_range() {
+    let e = err(&GOOD.replace("bounds = [0.0, 250000.0]", "bounds = [5.0, 1.0]"));
+    assert!(e.contains("line 10: `columns.bounds`: [5, 1] is not a range"), "{e}");
 }
