@@ -36,7 +36,10 @@ impl RawValueGuard {
     pub fn observe(&mut self, array: &ArrayRef) {
         self.active = true;
         let strings = match array.data_type() {
-            DataType::Dictionary(_, _) => match cast(array, &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))) {
+            DataType::Dictionary(_, _) => match cast(
+                array,
+                &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+            ) {
                 Ok(d) => d.as_dictionary::<Int32Type>().values().clone(),
                 Err(_) => return self.overflow = true,
             },

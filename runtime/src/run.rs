@@ -191,7 +191,12 @@ impl Engine {
         outcome.log = log_bytes;
         outcome.usage.log_bytes = written;
         match result {
-            Ok(Ok(table)) => release(OutputTable::from(table), limits, &store.data().guard, outcome),
+            Ok(Ok(table)) => release(
+                OutputTable::from(table),
+                limits,
+                &store.data().guard,
+                outcome,
+            ),
             Ok(Err(e)) => abort(
                 outcome,
                 format!("the guest returned an error: {}", guest_error(&e)),
@@ -213,7 +218,10 @@ fn release(table: OutputTable, limits: &Limits, guard: &RawValueGuard, outcome: 
     let bytes = table.canonical_bytes();
     outcome.usage.output_bytes = bytes.len() as u64;
     outcome.output_hash = Some(OutputTable::hash_of(&bytes));
-    match table.check(bytes.len(), limits).and_then(|()| guard.check(&table)) {
+    match table
+        .check(bytes.len(), limits)
+        .and_then(|()| guard.check(&table))
+    {
         Ok(()) => {
             outcome.decision = Decision::Released;
             outcome.output = Some(table);

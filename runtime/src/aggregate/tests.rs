@@ -272,9 +272,15 @@ fn policy_bounds_clamp_values_and_narrow_a_query_clamp() {
     let mut q = query(Some("v"), fns, &[]);
     let r = run(&g, &q, 8, None, || Ok(())).unwrap();
     assert_eq!(r.result.groups[0].values, [Some(5.0), Some(10.0)]);
-    q.clamp = Some(Bounds { lower: 0.0, upper: 8.0 });
+    q.clamp = Some(Bounds {
+        lower: 0.0,
+        upper: 8.0,
+    });
     let r = run(&g, &q, 8, None, || Ok(())).unwrap();
     assert_eq!(r.result.groups[0].values, [Some(5.0), Some(8.0)]);
     let mean = query(Some("v"), vec![AggregateFn::Mean], &[]);
-    assert!(run(&g, &mean, 8, Some(1.0), || Ok(())).is_ok(), "policy bounds suffice for DP sums");
+    assert!(
+        run(&g, &mean, 8, Some(1.0), || Ok(())).is_ok(),
+        "policy bounds suffice for DP sums"
+    );
 }

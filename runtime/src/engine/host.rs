@@ -20,9 +20,9 @@ use super::limits::MemoryCap;
 use crate::admission::Tier;
 use crate::aggregate;
 use crate::data::ColumnType;
-use crate::guard::RawValueGuard;
 use crate::data::{BatchEncoder, RecordBatches};
 use crate::grant::Grant;
+use crate::guard::RawValueGuard;
 use crate::policy::Limits;
 use crate::privacy::{BudgetStore, NoisyValue};
 
@@ -137,7 +137,10 @@ impl HostState {
             }
             let column = grant.raw_column(c)?;
             projection.push(column.index);
-            if !grant.policy.raw_values_in_output && !column.rule.group_key && column.column_type == ColumnType::Utf8 {
+            if !grant.policy.raw_values_in_output
+                && !column.rule.group_key
+                && column.column_type == ColumnType::Utf8
+            {
                 guarded.push(c.clone());
             }
         }

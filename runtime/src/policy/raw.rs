@@ -299,12 +299,20 @@ fn limits(c: &Checker, l: &RawLimits, r: &RawRelease) -> Result<Limits, PolicyEr
     })
 }
 
-fn check_bounds(c: &Checker, columns: &BTreeMap<Spanned<String>, RawColumn>) -> Result<(), PolicyError> {
+fn check_bounds(
+    c: &Checker,
+    columns: &BTreeMap<Spanned<String>, RawColumn>,
+) -> Result<(), PolicyError> {
     for col in columns.values() {
-        if let RawColumn::Table(RawColumnTable { bounds: Some(b), .. }) = col {
+        if let RawColumn::Table(RawColumnTable {
+            bounds: Some(b), ..
+        }) = col
+        {
             let [lo, hi] = *b.get_ref();
             if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
-                let message = format!("[{lo}, {hi}] is not a range; expected two finite numbers, lower first");
+                let message = format!(
+                    "[{lo}, {hi}] is not a range; expected two finite numbers, lower first"
+                );
                 return c.fail("columns.bounds", b.span().start, message);
             }
         }

@@ -275,5 +275,8 @@ fn bad_approvals_privacy_and_prices_name_key_and_line() {
 #[test]
 fn column_bounds_must_be_a_range() {
     let e = err(&GOOD.replace("bounds = [0.0, 250000.0]", "bounds = [5.0, 1.0]"));
-    assert!(e.contains("line 10: `columns.bounds`: [5, 1] is not a range"), "{e}");
+    assert!(
+        e.contains("line 10: `columns.bounds`: [5, 1] is not a range"),
+        "{e}"
+    );
 }
