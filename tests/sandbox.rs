@@ -187,3 +187,21 @@ fn one_engine_survives_every_hostile_guest_and_then_runs_normally() {
     assert_eq!(good.decision, Decision::Released, "{:?}", good.reason);
     assert_eq!(good.usage.rows_fed, 60_000);
 }
+
+#[test]
+fn concurrent_runs_share_a_new_privacy_budget_store() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path().to_str().unwrap().to_string();
+    let p = common::policy_with("patients", &[], common::Trust::SignerOnly);
+    let runs: Vec<_> = (0..6)
+        .map(|_| {
+            let (p, dir) = (p.clone(), dir.clone());
+            std::thread::spawn(move || run("histogram", "patients", &p, &["--state-dir", &dir]))
+        })
+        .collect();
+    for r in runs {
+        let r = r.join().unwrap();
+        assert_eq!(r.decision(), "released", "{}", r.stderr);
+        assert_eq!(r.json["usage"]["epsilon_spent"], 0.5);
+    }
+}

@@ -132,6 +132,19 @@ pub struct BudgetStore {
     pub(super) conn: Mutex<Connection>,
 }
 
+/// Whether `e` is SQLite's "busy" or "locked": another connection holds the lock.
+fn is_busy(e: &PrivacyError) -> bool {
+    let sqlite = match e {
+        PrivacyError::StoreOpen { source, .. } => source,
+        PrivacyError::Store(source) => source,
+        _ => return false,
+    };
+    matches!(
+        sqlite.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 impl std::fmt::Debug for BudgetStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BudgetStore").finish_non_exhaustive()
@@ -142,6 +155,22 @@ impl BudgetStore {
     /// Opens (creating if needed) the store at `path`, in WAL mode with
     /// `synchronous=FULL`, and creates the schema if it is missing.
     pub fn open(path: &Path) -> Result<Self, PrivacyError> {
+        // Switching a new file to WAL and creating the schema take locks for
+        // which SQLite may answer "busy" at once, without its busy handler,
+        // when another process opens the same store at the same moment (two
+        // runs starting together). Those are retried until BUSY_TIMEOUT.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match Self::try_open(path) {
+                Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn try_open(path: &Path) -> Result<Self, PrivacyError> {
         let wrap = |source| PrivacyError::StoreOpen {
             path: path.to_path_buf(),
             source,
