@@ -326,14 +326,14 @@ fn intersect(query: Option<(f64, f64)>, policy: Option<(f64, f64)>) -> Option<(f
 }
 
 /// The function as a buyer would write it.
-fn fn_name(f: &AggregateFn) -> String {
+pub(crate) fn fn_name(f: &AggregateFn) -> &'static str {
     match f {
-        AggregateFn::Count => "count".into(),
-        AggregateFn::Sum => "sum".into(),
-        AggregateFn::Mean => "mean".into(),
-        AggregateFn::Min => "min".into(),
-        AggregateFn::Max => "max".into(),
-        AggregateFn::Quantile(q) => format!("quantile({q})"),
+        AggregateFn::Count => "count",
+        AggregateFn::Sum => "sum",
+        AggregateFn::Mean => "mean",
+        AggregateFn::Min => "min",
+        AggregateFn::Max => "max",
+        AggregateFn::Quantile(_) => "quantile",
     }
 }
 

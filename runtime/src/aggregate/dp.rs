@@ -16,19 +16,8 @@
 use sluice_host_api::aggregates::{AggregateFn, AggregateResult, Group, Query};
 use sluice_host_api::types::Error;
 
-use super::{Acc, KeyPart, render_keys};
+use super::{Acc, KeyPart, fn_name, render_keys};
 use crate::privacy::{NoisyValue, noisy_count, noisy_sum};
-
-fn name(f: &AggregateFn) -> &'static str {
-    match f {
-        AggregateFn::Min => "min",
-        AggregateFn::Max => "max",
-        AggregateFn::Quantile(_) => "quantile",
-        AggregateFn::Count => "count",
-        AggregateFn::Sum => "sum",
-        AggregateFn::Mean => "mean",
-    }
-}
 
 fn needs_sum(query: &Query) -> bool {
     query
@@ -47,7 +36,7 @@ pub fn check(query: &Query, clamp: Option<(f64, f64)>) -> Result<(), Error> {
     }) {
         return Err(Error::NotPermitted(format!(
             "{} is not available under this dataset's differential privacy; use count, sum or mean",
-            name(f)
+            fn_name(f)
         )));
     }
     if needs_sum(query) && clamp.is_none() {
