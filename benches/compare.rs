@@ -98,7 +98,11 @@ fn sandbox(engine: &Engine, module: &[u8], grant: &Grant, params: &str) -> Resul
         outcome.decision == Decision::Released,
         "run was {:?}: {}",
         outcome.decision,
-        outcome.reason.as_deref().unwrap_or("no reason")
+        outcome
+            .reason
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default()
     );
     Ok(outcome)
 }

@@ -30,6 +30,7 @@ pub fn build(workspace: &str) -> Result<PathBuf> {
             manifest.display()
         );
     }
+    ensure_target()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .args([
@@ -54,6 +55,30 @@ pub fn build(workspace: &str) -> Result<PathBuf> {
         bail!("building the guests in {workspace}/ failed ({status})");
     }
     Ok(wasm_dir())
+}
+
+/// Makes sure the `wasm32-wasip2` standard library is installed. rustup
+/// installs the targets of `rust-toolchain.toml` only together with the
+/// toolchain, so a machine that already had the toolchain lacks it.
+fn ensure_target() -> Result<()> {
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .current_dir(repo_root())
+        .output()
+        .context("cannot run rustc to find the sysroot")?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    if sysroot.join("lib/rustlib/wasm32-wasip2").is_dir() {
+        return Ok(());
+    }
+    let status = Command::new("rustup")
+        .args(["target", "add", "wasm32-wasip2"])
+        .current_dir(repo_root())
+        .status()
+        .context("the wasm32-wasip2 target is missing and rustup cannot be started to add it")?;
+    if !status.success() {
+        bail!("`rustup target add wasm32-wasip2` failed ({status})");
+    }
+    Ok(())
 }
 
 /// The folder release guest components land in.

@@ -61,7 +61,7 @@ pub fn outcome(o: &RunOutcome) -> String {
         .unwrap_or_default();
     let mut out = format!("decision: {decision}\n");
     if let Some(r) = &o.reason {
-        let _ = writeln!(out, "reason:   {r}");
+        let _ = writeln!(out, "reason:   {r} [{}]", r.code());
     }
     let _ = writeln!(out, "module:   sha256:{}", o.module_hash);
     if let Some(b) = &o.buyer {
@@ -76,8 +76,8 @@ pub fn outcome(o: &RunOutcome) -> String {
             s.policy_version,
             &s.policy_hash[..12],
             s.tier.map_or("none", |t| match t {
-                sluice_runtime::admission::Tier::Approved => "approved",
-                sluice_runtime::admission::Tier::TrustedSigner => "trusted-signer",
+                sluice_runtime::grant::Tier::Approved => "approved",
+                sluice_runtime::grant::Tier::TrustedSigner => "trusted-signer",
             })
         );
     }

@@ -1,6 +1,6 @@
 //! Policy enforcement as data: every file in `tests/scenarios/` names a
 //! guest, a dataset, how the module is signed, what the policy approves or
-//! trusts, policy overrides, and the decision (and reason) the runtime must
+//! trusts, policy overrides, and the decision (with its code and reason) the runtime must
 //! reach. One test runs them all through the `sluice` binary, so adding a
 //! rule is adding a file.
 
@@ -26,6 +26,7 @@ struct Scenario {
     #[serde(default = "one")]
     runs: usize,
     expect: String,
+    code: Option<String>,
     reason: Option<String>,
     tier: Option<String>,
     min_count: Option<MinCount>,
@@ -137,6 +138,9 @@ fn every_scenario_reaches_its_decision() {
         let r = last.unwrap();
         assert_eq!(r.decision(), s.expect, "{name}: {}", r.json);
         assert_eq!(r.code, if s.expect == "released" { 0 } else { 3 }, "{name}");
+        if let Some(code) = &s.code {
+            assert_eq!(r.outcome_code(), code, "{name}");
+        }
         if let Some(reason) = &s.reason {
             assert!(
                 r.reason().contains(reason.as_str()),

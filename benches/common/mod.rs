@@ -31,12 +31,12 @@ use sluice_runtime::signing::{self, SecretKey};
 use sluice_runtime::{Dataset, Grant, Policy, RunRequest};
 
 /// Rows per batch: what `mean-by-group` asks for and `policies/sales.toml` allows.
-pub const BATCH_ROWS: usize = 65_536;
+pub(crate) const BATCH_ROWS: usize = 65_536;
 /// Seed of the bench data (the default seed of `sluice example-data`).
-pub const SEED: u64 = 20_261_126;
+pub(crate) const SEED: u64 = 20_261_126;
 
 /// `target/bench-data/sales-<rows>.parquet`, written once and reused.
-pub fn data_file(rows: usize) -> Result<PathBuf> {
+pub(crate) fn data_file(rows: usize) -> Result<PathBuf> {
     let dir = guests::repo_root().join("target").join("bench-data");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join(format!("sales-{rows}.parquet"));
@@ -52,13 +52,13 @@ pub fn data_file(rows: usize) -> Result<PathBuf> {
 }
 
 /// The benchmark buyer's signing key (fixed, so module hashes are stable).
-pub fn buyer_key() -> SecretKey {
+pub(crate) fn buyer_key() -> SecretKey {
     SecretKey::from_seed(&[0x5b; 32])
 }
 
 /// Builds the example guests and the bench-only guests; returns the
 /// component of each crate in `names`, in order, signed by [`buyer_key`].
-pub fn guest_modules(names: &[&str]) -> Result<Vec<Vec<u8>>> {
+pub(crate) fn guest_modules(names: &[&str]) -> Result<Vec<Vec<u8>>> {
     let examples = guests::build("examples")?;
     let benches = guests::build("benches/guests")?;
     ensure!(examples == benches, "guests were built into two folders");
@@ -76,7 +76,7 @@ pub fn guest_modules(names: &[&str]) -> Result<Vec<Vec<u8>>> {
 
 /// `policies/sales.toml`, with the owner's approval of every module in
 /// `approved` (so they get the raw tier and may scan).
-pub fn sales_policy(approved: &[Vec<u8>]) -> Result<Policy> {
+pub(crate) fn sales_policy(approved: &[Vec<u8>]) -> Result<Policy> {
     let path = guests::repo_root().join("policies").join("sales.toml");
     let mut policy = Policy::load(&path).with_context(|| format!("loading {}", path.display()))?;
     for module in approved {
@@ -91,7 +91,7 @@ pub fn sales_policy(approved: &[Vec<u8>]) -> Result<Policy> {
 
 /// The `sales` dataset at `path` (hashes the file) under
 /// [`sales_policy`]`(approved)`.
-pub fn sales_grant(path: &Path, approved: &[Vec<u8>]) -> Result<Grant> {
+pub(crate) fn sales_grant(path: &Path, approved: &[Vec<u8>]) -> Result<Grant> {
     Ok(Grant {
         dataset: Dataset::open("sales", path)?,
         policy: sales_policy(approved)?,
@@ -99,7 +99,7 @@ pub fn sales_grant(path: &Path, approved: &[Vec<u8>]) -> Result<Grant> {
 }
 
 /// A run of the signed `module` over `grant` with `params`.
-pub fn request(module: &[u8], grant: &Grant, params: &str) -> RunRequest {
+pub(crate) fn request(module: &[u8], grant: &Grant, params: &str) -> RunRequest {
     RunRequest {
         module: module.to_vec(),
         known_keys: vec![buyer_key().public()],
@@ -112,7 +112,7 @@ pub fn request(module: &[u8], grant: &Grant, params: &str) -> RunRequest {
 
 /// One row of a `mean-by-group` result.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GroupMean {
+pub(crate) struct GroupMean {
     /// The group (`None` for rows without a key).
     pub key: Option<String>,
     /// Rows with a present value.
@@ -122,14 +122,14 @@ pub struct GroupMean {
 }
 
 /// A `mean-by-group` result, sorted by key with the null key last.
-pub type GroupMeans = Vec<GroupMean>;
+pub(crate) type GroupMeans = Vec<GroupMean>;
 
 /// The scan-wide dictionary codes of one string column, assigned in
 /// first-seen order as the host's batch encoder does: a batch's dictionary
 /// values are mapped once (again only when the reader hands out a new
 /// dictionary array), and every row's key goes through that small map.
 #[derive(Default)]
-pub struct StableCodes {
+pub(crate) struct StableCodes {
     codes: HashMap<String, u32>,
     names: Vec<String>,
     last: Option<(ArrayRef, Vec<u32>)>,
@@ -183,7 +183,7 @@ fn copied(array: &dyn Array, bytes: usize) -> Option<Cow<'static, [u8]>> {
 
 /// `mean-by-group` natively: same reader, batches, codes and kernels as
 /// the sandboxed guest, no sandbox.
-pub fn native_mean_by_group(path: &Path) -> Result<GroupMeans> {
+pub(crate) fn native_mean_by_group(path: &Path) -> Result<GroupMeans> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
     let schema = builder.schema().clone();
@@ -262,7 +262,7 @@ pub fn native_mean_by_group(path: &Path) -> Result<GroupMeans> {
 }
 
 /// Reads a `mean-by-group` result back from a sandbox output table.
-pub fn from_output(table: &OutputTable) -> Result<GroupMeans> {
+pub(crate) fn from_output(table: &OutputTable) -> Result<GroupMeans> {
     let column = |i: usize| {
         table
             .columns
@@ -286,7 +286,7 @@ pub fn from_output(table: &OutputTable) -> Result<GroupMeans> {
 
 /// Fails unless `got` has the same groups and counts as `want` and every
 /// mean within `rel` relative error.
-pub fn check_same(what: &str, want: &GroupMeans, got: &GroupMeans, rel: f64) -> Result<()> {
+pub(crate) fn check_same(what: &str, want: &GroupMeans, got: &GroupMeans, rel: f64) -> Result<()> {
     ensure!(
         want.len() == got.len(),
         "{what}: {} groups, native has {}",
@@ -315,7 +315,7 @@ pub fn check_same(what: &str, want: &GroupMeans, got: &GroupMeans, rel: f64) -> 
 }
 
 /// Median of some durations (upper median for an even count).
-pub fn median(times: &[Duration]) -> Duration {
+pub(crate) fn median(times: &[Duration]) -> Duration {
     let mut sorted = times.to_vec();
     sorted.sort_unstable();
     sorted.get(sorted.len() / 2).copied().unwrap_or_default()

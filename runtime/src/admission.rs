@@ -8,21 +8,9 @@
 //! against anyone else touching the data (neither approved nor signed by a
 //! signer the policy trusts: refused).
 
-use serde::Serialize;
-
-use crate::grant::Grant;
-use crate::policy::format_rfc3339;
-use crate::signing::{self, PublicKey};
-
-/// What a module may do with one dataset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Tier {
-    /// The owner approved this exact module hash: it may scan `raw` columns.
-    Approved,
-    /// Signed by a signer the policy trusts: host aggregates only.
-    TrustedSigner,
-}
+use crate::grant::{Grant, Tier};
+use crate::outcome::Denial;
+use crate::signing::{self, PublicKey, SigningError};
 
 /// A module admitted to run.
 #[derive(Debug, Clone)]
@@ -37,7 +25,7 @@ pub struct Admitted {
     pub tiers: Vec<Tier>,
 }
 
-/// A refusal, with the reason the caller sees.
+/// A refusal: why, and what was learnt about the module before it.
 #[derive(Debug, Clone)]
 pub struct Refusal {
     /// The module hash, when it could be computed.
@@ -45,14 +33,31 @@ pub struct Refusal {
     /// The signer's key id, when the signature verified.
     pub signer: Option<String>,
     /// Why.
-    pub reason: String,
+    pub denial: Denial,
 }
 
-fn refuse(module_hash: Option<String>, signer: Option<String>, reason: String) -> Refusal {
-    Refusal {
+fn refuse(module_hash: Option<String>, signer: Option<String>, denial: Denial) -> Box<Refusal> {
+    Box::new(Refusal {
         module_hash,
         signer,
-        reason,
+        denial,
+    })
+}
+
+/// The denial for a signature that did not verify.
+pub fn signature_denial(e: SigningError) -> Denial {
+    match e {
+        SigningError::NotSigned => Denial::Unsigned,
+        SigningError::BadSignature { key_ids } => Denial::BadSignature { key_ids },
+        SigningError::NoKeys => Denial::BadSignature {
+            key_ids: Vec::new(),
+        },
+        SigningError::HashMismatch { key_id } => Denial::Tampered { key_id },
+        SigningError::MalformedSignature(detail) => Denial::MalformedSignature { detail },
+        SigningError::MalformedModule(detail) => Denial::MalformedModule { detail },
+        other => Denial::MalformedModule {
+            detail: other.to_string(),
+        },
     }
 }
 
@@ -65,8 +70,8 @@ pub fn admit(
     known: &[PublicKey],
     grants: &[Grant],
     now: i64,
-) -> Result<Admitted, Refusal> {
-    check_component_header(module).map_err(|r| refuse(None, None, r))?;
+) -> Result<Admitted, Box<Refusal>> {
+    check_component_header(module).map_err(|d| refuse(None, None, d))?;
     let hash = signing::module_hash(module).ok();
     let mut keys = known.to_vec();
     for g in grants {
@@ -78,7 +83,7 @@ pub fn admit(
         );
     }
     let verified = signing::verify(module, detached, &keys)
-        .map_err(|e| refuse(hash.clone(), None, format!("signature check failed: {e}")))?;
+        .map_err(|e| refuse(hash.clone(), None, signature_denial(e)))?;
     let module_hash = verified.module_hash.clone();
     let signer = verified.signer.clone();
     let tiers = grants
@@ -90,7 +95,7 @@ pub fn admit(
         refuse(
             Some(module_hash.clone()),
             Some(signer.key_id()),
-            format!("signature check failed: {e}"),
+            signature_denial(e),
         )
     })?;
     Ok(Admitted {
@@ -101,35 +106,34 @@ pub fn admit(
     })
 }
 
-fn tier(grant: &Grant, module_hash: &str, signer: &PublicKey, now: i64) -> Result<Tier, String> {
+fn tier(grant: &Grant, module_hash: &str, signer: &PublicKey, now: i64) -> Result<Tier, Denial> {
     let policy = &grant.policy;
     let trusted = policy.trusted_signers.iter().any(|k| *k == signer.to_hex());
     match policy.approval(module_hash) {
         Some(a) if a.valid_at(now) => Ok(Tier::Approved),
         _ if trusted => Ok(Tier::TrustedSigner),
-        Some(a) => Err(format!(
-            "the approval of module {module_hash} for dataset `{}` expired at {}, and its signer {} is not a trusted signer",
-            grant.name(),
-            format_rfc3339(a.expires.unwrap_or_default()),
-            signer.key_id()
-        )),
-        None => Err(format!(
-            "module {module_hash} is not approved for dataset `{}` and its signer {} is not a trusted signer of that dataset's policy",
-            grant.name(),
-            signer.key_id()
-        )),
+        Some(a) => Err(Denial::ApprovalExpired {
+            dataset: grant.name().to_string(),
+            module_hash: module_hash.to_string(),
+            signer: signer.key_id(),
+            expired_at: a.expires.unwrap_or_default(),
+        }),
+        None => Err(Denial::NotApproved {
+            dataset: grant.name().to_string(),
+            module_hash: module_hash.to_string(),
+            signer: signer.key_id(),
+        }),
     }
 }
 
 /// Refuses anything that is not a WebAssembly component.
-pub fn check_component_header(module: &[u8]) -> Result<(), String> {
+pub fn check_component_header(module: &[u8]) -> Result<(), Denial> {
     const MAGIC: &[u8] = b"\0asm";
     match module.get(..8) {
         Some(h) if &h[..4] == MAGIC && h[4..] == [0x0d, 0x00, 0x01, 0x00] => Ok(()),
-        Some(h) if &h[..4] == MAGIC && h[4..] == [0x01, 0x00, 0x00, 0x00] => Err(
-            "module is a core WebAssembly module, not a component: build it with `cargo build --target wasm32-wasip2`"
-                .into(),
-        ),
-        _ => Err("module is not WebAssembly: it does not start with the `\\0asm` header".into()),
+        Some(h) if &h[..4] == MAGIC && h[4..] == [0x01, 0x00, 0x00, 0x00] => {
+            Err(Denial::NotAComponent { core_module: true })
+        }
+        _ => Err(Denial::NotAComponent { core_module: false }),
     }
 }

@@ -8,9 +8,20 @@ use sluice_host_api::types::{
     self, Access as WitAccess, ColumnInfo, ColumnType as WitType, DatasetInfo,
 };
 
-use crate::admission::Tier;
+use serde::Serialize;
+
 use crate::data::{ColumnType, Dataset};
 use crate::policy::{Access, ColumnRule, Policy};
+
+/// What a module may do with one dataset, decided at admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tier {
+    /// The owner approved this exact module hash: it may scan `raw` columns.
+    Approved,
+    /// Signed by a signer the policy trusts: host aggregates only.
+    TrustedSigner,
+}
 
 /// A column the guest may reach.
 #[derive(Debug, Clone, Copy)]

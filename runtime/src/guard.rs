@@ -18,6 +18,7 @@ use arrow_cast::cast;
 use arrow_schema::DataType;
 use serde_json::Value;
 
+use crate::outcome::Withholding;
 use crate::output::OutputTable;
 
 /// Most distinct values remembered per run.
@@ -60,22 +61,22 @@ impl RawValueGuard {
         }
     }
 
-    /// Checks the output; `Err` names the rule and the column (never the value).
-    pub fn check(&self, table: &OutputTable) -> Result<(), String> {
+    /// Checks the output; `Err` names the rule (never the column or value).
+    pub fn check(&self, table: &OutputTable) -> Result<(), Withholding> {
         if !self.active {
             return Ok(());
         }
-        for c in table.columns.iter().filter(|c| c.column_type == "utf8") {
-            let leaked = c.values.iter().any(|v| match v {
+        let leaked = table
+            .columns
+            .iter()
+            .filter(|c| c.column_type == "utf8")
+            .flat_map(|c| &c.values)
+            .any(|v| match v {
                 Value::String(s) => self.overflow || self.values.contains(s),
                 _ => false,
             });
-            if leaked {
-                return Err(format!(
-                    "raw_values_in_output: output column `{}` contains values of a raw column that is not a group key, and the policy forbids releasing raw values",
-                    c.name
-                ));
-            }
+        if leaked {
+            return Err(Withholding::RawValues);
         }
         Ok(())
     }

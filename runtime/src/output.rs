@@ -11,6 +11,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sluice_host_api::types::{ColumnValues, Table as WitTable};
 
+use crate::outcome::Withholding;
 use crate::policy::Limits;
 
 /// One column of a released table.
@@ -78,32 +79,26 @@ impl OutputTable {
     }
 
     /// Checks the table against the release rules; `Err` names the rule.
-    pub fn check(&self, bytes: usize, limits: &Limits) -> Result<(), String> {
+    /// The rule never carries a figure or name the guest chose.
+    pub fn check(&self, bytes: usize, limits: &Limits) -> Result<(), Withholding> {
         let rows = self.rows();
-        if let Some(c) = self.columns.iter().find(|c| c.values.len() != rows) {
-            return Err(format!(
-                "malformed output: column `{}` has {} values, column `{}` has {rows}",
-                c.name,
-                c.values.len(),
-                self.columns[0].name
-            ));
+        if self.columns.iter().any(|c| c.values.len() != rows) {
+            return Err(Withholding::MalformedOutput);
         }
         let mut names: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
         names.sort_unstable();
-        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-            return Err(format!("malformed output: column `{}` appears twice", w[0]));
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            return Err(Withholding::MalformedOutput);
         }
         if rows as u64 > limits.output_rows {
-            return Err(format!(
-                "output_rows: the table has {rows} rows, the policy allows {}",
-                limits.output_rows
-            ));
+            return Err(Withholding::OutputRows {
+                limit: limits.output_rows,
+            });
         }
         if bytes as u64 > limits.output_bytes {
-            return Err(format!(
-                "output_bytes: the table is {bytes} bytes, the policy allows {}",
-                limits.output_bytes
-            ));
+            return Err(Withholding::OutputBytes {
+                limit: limits.output_bytes,
+            });
         }
         Ok(())
     }

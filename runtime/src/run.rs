@@ -20,7 +20,9 @@ use crate::engine::{EPOCH_TICK, Engine, HostState, RunLog, sandbox_ctx};
 use crate::error::EngineError;
 use crate::grant::Grant;
 use crate::guard::RawValueGuard;
-use crate::outcome::{Decision, RunOutcome, Snapshot, Usage};
+use crate::outcome::{
+    Abort, Decision, Denial, GuestErrorKind, Reason, RunOutcome, Snapshot, Usage,
+};
 use crate::output::OutputTable;
 use crate::policy::Limits;
 use crate::policy::unix_now;
@@ -130,7 +132,7 @@ impl Engine {
                     outcome.module_hash = h;
                 }
                 outcome.buyer = refusal.signer;
-                outcome.reason = Some(refusal.reason);
+                outcome.reason = Some(refusal.denial.into());
                 return;
             }
         };
@@ -148,9 +150,12 @@ impl Engine {
                 c
             }
             Err(e) => {
-                outcome.reason = Some(format!(
-                    "module is not a valid WebAssembly component: {e:#}"
-                ));
+                outcome.reason = Some(
+                    Denial::InvalidComponent {
+                        detail: format!("{e:#}"),
+                    }
+                    .into(),
+                );
                 return;
             }
         };
@@ -197,10 +202,17 @@ impl Engine {
                 &store.data().guard,
                 outcome,
             ),
-            Ok(Err(e)) => abort(
-                outcome,
-                format!("the guest returned an error: {}", guest_error(&e)),
-            ),
+            Ok(Err(e)) => {
+                tracing::info!(error = %guest_error(&e), "the guest returned an error");
+                let host_message = store.data().authored(&e).then(|| message(&e).to_string());
+                abort(
+                    outcome,
+                    Abort::GuestError {
+                        kind: error_kind(&e),
+                        host_message,
+                    },
+                )
+            }
             Err(e) => {
                 let refused = store.data().cap.refused;
                 abort(outcome, classify(&e, refused, limits));
@@ -209,9 +221,9 @@ impl Engine {
     }
 }
 
-fn abort(outcome: &mut RunOutcome, reason: String) {
+fn abort(outcome: &mut RunOutcome, abort: Abort) {
     outcome.decision = Decision::Aborted;
-    outcome.reason = Some(reason);
+    outcome.reason = Some(Reason::Aborted(abort));
 }
 
 fn release(table: OutputTable, limits: &Limits, guard: &RawValueGuard, outcome: &mut RunOutcome) {
@@ -228,7 +240,7 @@ fn release(table: OutputTable, limits: &Limits, guard: &RawValueGuard, outcome: 
         }
         Err(rule) => {
             outcome.decision = Decision::Withheld;
-            outcome.reason = Some(format!("release rule failed: {rule}"));
+            outcome.reason = Some(Reason::Withheld(rule));
         }
     }
 }
@@ -243,31 +255,48 @@ pub fn guest_error(e: &GuestError) -> String {
     }
 }
 
+/// The text of a guest-visible error.
+pub(crate) fn message(e: &GuestError) -> &str {
+    match e {
+        GuestError::NotPermitted(m)
+        | GuestError::NotFound(m)
+        | GuestError::Invalid(m)
+        | GuestError::LimitReached(m) => m,
+    }
+}
+
+/// The kind of a guest-visible error.
+pub fn error_kind(e: &GuestError) -> GuestErrorKind {
+    match e {
+        GuestError::NotPermitted(_) => GuestErrorKind::NotPermitted,
+        GuestError::NotFound(_) => GuestErrorKind::NotFound,
+        GuestError::Invalid(_) => GuestErrorKind::Invalid,
+        GuestError::LimitReached(_) => GuestErrorKind::LimitReached,
+    }
+}
+
 /// Names the cause of a trap or host failure.
-fn classify(e: &wasmtime::Error, memory_refused: Option<usize>, limits: &Limits) -> String {
-    if let Some(asked) = memory_refused {
-        return format!(
-            "memory limit exceeded: the guest asked for {} MiB, the policy allows {} MiB",
-            asked.div_ceil(1 << 20),
-            limits.memory_bytes >> 20
-        );
+fn classify(e: &wasmtime::Error, memory_refused: Option<usize>, limits: &Limits) -> Abort {
+    if memory_refused.is_some() {
+        return Abort::Memory {
+            limit_bytes: limits.memory_bytes,
+        };
     }
     match e.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => format!(
-            "fuel exhausted: the guest used all {} fuel the policy allows",
-            limits.fuel
-        ),
-        Some(Trap::Interrupt) => format!(
-            "wall-clock limit exceeded: the policy allows {} ms",
-            limits.wall_ms
-        ),
-        Some(Trap::StackOverflow) => {
-            "stack overflow: the guest exceeded the wasm call-stack limit".into()
+        Some(Trap::OutOfFuel) => Abort::Fuel { limit: limits.fuel },
+        Some(Trap::Interrupt) => Abort::WallClock {
+            limit_ms: limits.wall_ms,
+        },
+        Some(Trap::StackOverflow) => Abort::Stack,
+        Some(Trap::UnreachableCodeReached) => Abort::Trap {
+            trap: "unreachable executed (the guest panicked or aborted)".into(),
+        },
+        Some(trap) => Abort::Trap {
+            trap: trap.to_string(),
+        },
+        None => {
+            tracing::warn!(error = %format!("{e:#}"), "run failed in the host");
+            Abort::Internal
         }
-        Some(Trap::UnreachableCodeReached) => {
-            "guest trapped: unreachable executed (the guest panicked or aborted)".into()
-        }
-        Some(trap) => format!("guest trapped: {trap}"),
-        None => format!("run failed: {e:#}"),
     }
 }

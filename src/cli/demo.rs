@@ -144,7 +144,7 @@ fn owner_policies(dir: &Path, wasm: &Path, buyer_pub: &PathBuf) -> Result<(), Fa
 }
 
 /// `sluice demo`.
-pub fn run(data_dir: &Path) -> Result<ExitCode, Failure> {
+pub(super) fn run(data_dir: &Path) -> Result<ExitCode, Failure> {
     let root = guests::repo_root();
     let dir = root.join(data_dir);
     println!("== generating the example data in {}", dir.display());

@@ -10,7 +10,7 @@ use super::Failure;
 
 /// Arguments of `sluice example-data`.
 #[derive(Args)]
-pub struct ExampleDataArgs {
+pub(super) struct ExampleDataArgs {
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
@@ -26,7 +26,7 @@ pub struct ExampleDataArgs {
 }
 
 /// `sluice example-data`.
-pub fn run(args: ExampleDataArgs) -> Result<ExitCode, Failure> {
+pub(super) fn run(args: ExampleDataArgs) -> Result<ExitCode, Failure> {
     let d = DataSpec::default();
     let spec = DataSpec {
         seed: args.seed.unwrap_or(d.seed),

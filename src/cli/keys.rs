@@ -19,7 +19,7 @@ use super::{EXIT_NOT_RELEASED, Failure};
 
 /// Arguments of `sluice keygen`.
 #[derive(Args)]
-pub struct KeygenArgs {
+pub(super) struct KeygenArgs {
     /// Writes NAME.key (secret, mode 0600) and NAME.pub (public).
     #[arg(long, value_name = "NAME")]
     out: PathBuf,
@@ -33,7 +33,7 @@ pub struct KeygenArgs {
 
 /// Arguments of `sluice sign`.
 #[derive(Args)]
-pub struct SignArgs {
+pub(super) struct SignArgs {
     /// The secret key file (from `sluice keygen` or `wasmsign2 keygen`).
     #[arg(long, value_name = "NAME.key")]
     key: PathBuf,
@@ -61,7 +61,7 @@ pub struct SignArgs {
 
 /// Arguments of `sluice verify`.
 #[derive(Args)]
-pub struct VerifyArgs {
+pub(super) struct VerifyArgs {
     /// A public key file, or the key as hex; repeat to accept any of several.
     #[arg(long = "pub", value_name = "NAME.pub", required = true)]
     public: Vec<PathBuf>,
@@ -77,7 +77,7 @@ pub struct VerifyArgs {
 }
 
 /// `sluice keygen`.
-pub fn keygen(args: KeygenArgs) -> Result<ExitCode, Failure> {
+pub(super) fn keygen(args: KeygenArgs) -> Result<ExitCode, Failure> {
     let secret_path = with_suffix(&args.out, ".key");
     let public_path = with_suffix(&args.out, ".pub");
     let hint = |e: SigningError| match e {
@@ -117,7 +117,7 @@ pub fn keygen(args: KeygenArgs) -> Result<ExitCode, Failure> {
 }
 
 /// `sluice sign`.
-pub fn sign(args: SignArgs) -> Result<ExitCode, Failure> {
+pub(super) fn sign(args: SignArgs) -> Result<ExitCode, Failure> {
     let key = SecretKey::from_file(&args.key).map_err(Failure::usage)?;
     let mut module = read(&args.module, "module")?;
     if args.replace {
@@ -158,7 +158,7 @@ pub fn sign(args: SignArgs) -> Result<ExitCode, Failure> {
 }
 
 /// `sluice verify`.
-pub fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
+pub(super) fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
     let keys = args
         .public
         .iter()

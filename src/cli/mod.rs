@@ -13,10 +13,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// Exit code when the run was not released.
-pub const EXIT_NOT_RELEASED: u8 = 3;
+pub(crate) const EXIT_NOT_RELEASED: u8 = 3;
 
 /// A failed command: what went wrong and the exit code it earns.
-pub struct Failure {
+pub(crate) struct Failure {
     /// What went wrong.
     pub error: anyhow::Error,
     /// 2 for usage errors, 1 for internal errors.
@@ -25,7 +25,7 @@ pub struct Failure {
 
 impl Failure {
     /// A usage error: the caller gave something unusable (exit 2).
-    pub fn usage(error: impl Into<anyhow::Error>) -> Self {
+    pub(crate) fn usage(error: impl Into<anyhow::Error>) -> Self {
         Self {
             error: error.into(),
             code: 2,
@@ -33,7 +33,7 @@ impl Failure {
     }
 
     /// An internal error (exit 1).
-    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+    pub(crate) fn internal(error: impl Into<anyhow::Error>) -> Self {
         Self {
             error: error.into(),
             code: 1,
@@ -44,7 +44,7 @@ impl Failure {
 /// Sluice: a WebAssembly sandbox for analytics next to raw data.
 #[derive(Parser)]
 #[command(name = "sluice", version, about)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -76,7 +76,7 @@ enum Command {
 }
 
 /// Runs the parsed command.
-pub fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
+pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Policy { command } => policy::run(command),

@@ -15,7 +15,7 @@ use super::Failure;
 
 /// Policy subcommands.
 #[derive(Subcommand)]
-pub enum PolicyCommand {
+pub(super) enum PolicyCommand {
     /// Validate a policy file; on success explain it, on error name the line and key.
     Check {
         /// The policy file.
@@ -70,7 +70,7 @@ fn toml_string(s: &str) -> String {
 }
 
 /// Appends an approval of `module` to the policy at `path`; returns the hash.
-pub fn approve(
+pub(super) fn approve(
     path: &PathBuf,
     module: &PathBuf,
     expires: Option<&str>,
@@ -92,7 +92,7 @@ pub fn approve(
 }
 
 /// Appends `key` as a trusted signer to the policy at `path`; returns its key id.
-pub fn trust(path: &PathBuf, key: &PathBuf, note: Option<&str>) -> Result<String, Failure> {
+pub(super) fn trust(path: &PathBuf, key: &PathBuf, note: Option<&str>) -> Result<String, Failure> {
     let key = PublicKey::from_file(key)
         .map_err(|e| Failure::usage(anyhow!("--key {}: {e}", key.display())))?;
     let mut entry = format!("\n[[trusted_signers]]\nkey = \"{}\"\n", key.to_hex());
@@ -226,7 +226,7 @@ fn explain_trust(out: &mut String, p: &Policy) {
 }
 
 /// Runs a policy subcommand.
-pub fn run(cmd: PolicyCommand) -> Result<ExitCode, Failure> {
+pub(super) fn run(cmd: PolicyCommand) -> Result<ExitCode, Failure> {
     match cmd {
         PolicyCommand::Check { path, json } => {
             let policy = Policy::load(&path)

@@ -17,7 +17,7 @@ use super::{EXIT_NOT_RELEASED, Failure};
 
 /// Arguments of `sluice run`.
 #[derive(Args)]
-pub struct RunArgs {
+pub(super) struct RunArgs {
     /// The guest component (.wasm).
     #[arg(long)]
     module: PathBuf,
@@ -59,7 +59,7 @@ pub struct RunArgs {
 }
 
 /// Loads the datasets and matches each to the policy that names it.
-pub fn grants(data: &[String], policies: &[PathBuf]) -> Result<Vec<Grant>, Failure> {
+pub(super) fn grants(data: &[String], policies: &[PathBuf]) -> Result<Vec<Grant>, Failure> {
     let policies = policies
         .iter()
         .map(|p| Policy::load(p).map_err(|e| Failure::usage(anyhow!("{}: {e}", p.display()))))
@@ -87,7 +87,7 @@ pub fn grants(data: &[String], policies: &[PathBuf]) -> Result<Vec<Grant>, Failu
 }
 
 /// Reads the buyer public keys named on the command line.
-pub fn buyer_keys(paths: &[PathBuf]) -> Result<Vec<PublicKey>, Failure> {
+pub(super) fn buyer_keys(paths: &[PathBuf]) -> Result<Vec<PublicKey>, Failure> {
     paths
         .iter()
         .map(|p| {
@@ -98,7 +98,7 @@ pub fn buyer_keys(paths: &[PathBuf]) -> Result<Vec<PublicKey>, Failure> {
 }
 
 /// What to run and with which keys.
-pub struct Invocation<'a> {
+pub(super) struct Invocation<'a> {
     /// The module file.
     pub module: &'a Path,
     /// A detached signature file.
@@ -116,7 +116,7 @@ pub struct Invocation<'a> {
 }
 
 /// The privacy budget store, opened only when a policy asks for differential privacy.
-pub fn budget_store(
+pub(super) fn budget_store(
     grants: &[Grant],
     state_dir: &Path,
 ) -> Result<Option<Arc<BudgetStore>>, Failure> {
@@ -137,7 +137,7 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
 }
 
 /// Executes one run and returns its outcome.
-pub fn execute(engine: &Engine, inv: Invocation) -> Result<RunOutcome, Failure> {
+pub(super) fn execute(engine: &Engine, inv: Invocation) -> Result<RunOutcome, Failure> {
     let module = read(inv.module, "module")?;
     let detached_signature = inv.signature.map(|p| read(p, "signature")).transpose()?;
     let budget = budget_store(&inv.grants, inv.state_dir)?;
@@ -155,7 +155,7 @@ pub fn execute(engine: &Engine, inv: Invocation) -> Result<RunOutcome, Failure> 
 }
 
 /// Exit code for a decision.
-pub fn exit_code(decision: Decision) -> ExitCode {
+pub(super) fn exit_code(decision: Decision) -> ExitCode {
     match decision {
         Decision::Released => ExitCode::SUCCESS,
         _ => ExitCode::from(EXIT_NOT_RELEASED),
@@ -163,7 +163,7 @@ pub fn exit_code(decision: Decision) -> ExitCode {
 }
 
 /// `sluice run`.
-pub fn run(args: RunArgs) -> Result<ExitCode, Failure> {
+pub(super) fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     let grants = grants(&args.data, &args.policy)?;
     let engine = Engine::new(EngineConfig {
         cache_dir: args.cache_dir.clone(),

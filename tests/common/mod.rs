@@ -16,7 +16,7 @@ use sluice::guests;
 use sluice_runtime::signing::{self, SecretKey};
 
 /// Built guests and generated data, shared by the tests of one binary.
-pub struct Fixture {
+pub(crate) struct Fixture {
     /// Holds the data and derived policies.
     pub dir: tempfile::TempDir,
     /// Folder with the built `.wasm` components.
@@ -32,7 +32,7 @@ pub struct Fixture {
 }
 
 /// The guest crates the tests use.
-pub const GUESTS: &[&str] = &[
+pub(crate) const GUESTS: &[&str] = &[
     "mean-by-group",
     "histogram",
     "linear-regression",
@@ -48,7 +48,7 @@ pub const GUESTS: &[&str] = &[
 ];
 
 /// The fixture, made on first use.
-pub fn fixture() -> &'static Fixture {
+pub(crate) fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         guests::build("examples").expect("build examples");
@@ -79,18 +79,18 @@ pub fn fixture() -> &'static Fixture {
 }
 
 /// Path of a built guest component, signed by the test buyer.
-pub fn module(guest: &str) -> PathBuf {
+pub(crate) fn module(guest: &str) -> PathBuf {
     guests::component(&fixture().signed, guest)
 }
 
 /// Path of a built guest component as the compiler left it (unsigned).
-pub fn unsigned_module(guest: &str) -> PathBuf {
+pub(crate) fn unsigned_module(guest: &str) -> PathBuf {
     guests::component(&fixture().wasm, guest)
 }
 
 /// How a derived policy treats the test modules.
 #[derive(Clone, Copy, PartialEq)]
-pub enum Trust {
+pub(crate) enum Trust {
     /// Every test module is approved (raw tier).
     ApproveAll,
     /// No module is approved; the test buyer is a trusted signer.
@@ -100,7 +100,7 @@ pub enum Trust {
 }
 
 /// Path of an example dataset file: `sales` or `patients`.
-pub fn data(dataset: &str) -> PathBuf {
+pub(crate) fn data(dataset: &str) -> PathBuf {
     let f = fixture();
     match dataset {
         "sales" => f.dir.path().join("sales.parquet"),
@@ -109,7 +109,7 @@ pub fn data(dataset: &str) -> PathBuf {
 }
 
 /// The repository's policy for `dataset`.
-pub fn repo_policy(dataset: &str) -> PathBuf {
+pub(crate) fn repo_policy(dataset: &str) -> PathBuf {
     guests::repo_root()
         .join("policies")
         .join(format!("{dataset}.toml"))
@@ -117,12 +117,12 @@ pub fn repo_policy(dataset: &str) -> PathBuf {
 
 /// The repository's policy for `dataset` with `key = value` lines replaced,
 /// approving every test module.
-pub fn policy(dataset: &str, overrides: &[(&str, &str)]) -> PathBuf {
+pub(crate) fn policy(dataset: &str, overrides: &[(&str, &str)]) -> PathBuf {
     policy_with(dataset, overrides, Trust::ApproveAll)
 }
 
 /// The repository's policy for `dataset` with `key = value` lines replaced.
-pub fn policy_with(dataset: &str, overrides: &[(&str, &str)], trust: Trust) -> PathBuf {
+pub(crate) fn policy_with(dataset: &str, overrides: &[(&str, &str)], trust: Trust) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
     let mut text = std::fs::read_to_string(repo_policy(dataset)).expect("read policy");
     for (key, value) in overrides {
@@ -156,7 +156,7 @@ pub fn policy_with(dataset: &str, overrides: &[(&str, &str)], trust: Trust) -> P
 }
 
 /// What one invocation of the binary produced.
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// Exit code.
     pub code: i32,
     /// Parsed stdout (when `--json`), else `Null`.
@@ -169,24 +169,29 @@ pub struct Outcome {
 
 impl Outcome {
     /// `decision` of the run.
-    pub fn decision(&self) -> &str {
+    pub(crate) fn decision(&self) -> &str {
         self.json["decision"].as_str().unwrap_or("")
     }
 
     /// `reason` of the run, or "".
-    pub fn reason(&self) -> &str {
+    pub(crate) fn reason(&self) -> &str {
         self.json["reason"].as_str().unwrap_or("")
     }
 
+    /// The stable outcome `code` of the run (e.g. `aborted.fuel`), or "".
+    pub(crate) fn outcome_code(&self) -> &str {
+        self.json["code"].as_str().unwrap_or("")
+    }
+
     /// A usage figure.
-    pub fn usage(&self, key: &str) -> u64 {
+    pub(crate) fn usage(&self, key: &str) -> u64 {
         self.json["usage"][key]
             .as_u64()
             .unwrap_or_else(|| panic!("usage.{key} missing: {}", self.json))
     }
 
     /// Values of output column `name`.
-    pub fn column(&self, name: &str) -> Vec<Value> {
+    pub(crate) fn column(&self, name: &str) -> Vec<Value> {
         let columns = self.json["output"]["columns"]
             .as_array()
             .expect("output columns");
@@ -199,7 +204,7 @@ impl Outcome {
 }
 
 /// Runs the `sluice` binary with `args`.
-pub fn sluice(args: &[&str]) -> Outcome {
+pub(crate) fn sluice(args: &[&str]) -> Outcome {
     let cache = guests::repo_root().join("target").join("test-module-cache");
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(args)
@@ -216,13 +221,13 @@ pub fn sluice(args: &[&str]) -> Outcome {
 }
 
 /// `sluice run --json` of `guest` over one dataset under `policy`.
-pub fn run(guest: &str, dataset: &str, policy: &Path, extra: &[&str]) -> Outcome {
+pub(crate) fn run(guest: &str, dataset: &str, policy: &Path, extra: &[&str]) -> Outcome {
     let module = module(guest);
     run_module(&module, dataset, policy, extra)
 }
 
 /// `sluice run --json` of the component at `module` as the test buyer.
-pub fn run_module(module: &Path, dataset: &str, policy: &Path, extra: &[&str]) -> Outcome {
+pub(crate) fn run_module(module: &Path, dataset: &str, policy: &Path, extra: &[&str]) -> Outcome {
     let f = fixture();
     let data = format!("{dataset}={}", data(dataset).display());
     let state = f.dir.path().join("state");

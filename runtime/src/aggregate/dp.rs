@@ -27,7 +27,7 @@ fn needs_sum(query: &Query) -> bool {
 }
 
 /// Refuses what cannot be released with differential privacy here.
-pub fn check(query: &Query, clamp: Option<(f64, f64)>) -> Result<(), Error> {
+pub(super) fn check(query: &Query, clamp: Option<(f64, f64)>) -> Result<(), Error> {
     if let Some(f) = query.functions.iter().find(|f| {
         matches!(
             f,
@@ -52,7 +52,7 @@ fn private(e: crate::privacy::PrivacyError) -> Error {
 }
 
 /// Releases the groups with noise; returns the result and the noise drawn.
-pub fn release(
+pub(super) fn release(
     sorted: Vec<(Vec<KeyPart>, Acc)>,
     query: &Query,
     min_group_size: u64,

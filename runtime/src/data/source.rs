@@ -36,7 +36,11 @@ fn open(dataset: &str, path: &Path) -> Result<File, DataError> {
 /// The schema of the file at `path`. For CSV it is inferred from the whole
 /// file (so a late row cannot break a run midway); types Sluice does not
 /// feed, such as dates, are read as strings.
-pub fn read_schema(dataset: &str, path: &Path, format: Format) -> Result<SchemaRef, DataError> {
+pub(super) fn read_schema(
+    dataset: &str,
+    path: &Path,
+    format: Format,
+) -> Result<SchemaRef, DataError> {
     let file = open(dataset, path)?;
     match format {
         Format::Csv => {
@@ -66,7 +70,7 @@ pub fn read_schema(dataset: &str, path: &Path, format: Format) -> Result<SchemaR
 }
 
 /// Opens a streaming reader over `projection` (indices into the schema).
-pub fn open_reader(
+pub(super) fn open_reader(
     dataset: &Dataset,
     projection: &[usize],
     batch_rows: usize,

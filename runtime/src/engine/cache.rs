@@ -18,7 +18,7 @@ use wasmtime::component::Component;
 use crate::error::EngineError;
 
 /// Compiled components by (module hash, engine fingerprint).
-pub struct ComponentCache {
+pub(crate) struct ComponentCache {
     fingerprint: String,
     memory: Mutex<HashMap<String, Component>>,
     dir: Option<PathBuf>,
@@ -38,7 +38,7 @@ impl Hasher for ShaHasher {
 
 impl ComponentCache {
     /// A cache for `engine`, persisted under `dir` when given.
-    pub fn new(
+    pub(crate) fn new(
         engine: &wasmtime::Engine,
         description: &str,
         dir: Option<PathBuf>,
@@ -63,13 +63,13 @@ impl ComponentCache {
     }
 
     /// The engine fingerprint, hex.
-    pub fn fingerprint(&self) -> &str {
+    pub(crate) fn fingerprint(&self) -> &str {
         &self.fingerprint
     }
 
     /// The compiled component for `module` (hash `module_hash`), compiling it
     /// on a miss. The flag says whether it came from a cache.
-    pub fn get(
+    pub(crate) fn get(
         &self,
         engine: &wasmtime::Engine,
         module_hash: &str,

@@ -17,14 +17,16 @@ use wasmtime::component::{Resource, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::limits::MemoryCap;
-use crate::admission::Tier;
 use crate::aggregate;
 use crate::data::ColumnType;
 use crate::data::{BatchEncoder, RecordBatches};
 use crate::grant::Grant;
+use crate::grant::Tier;
 use crate::guard::RawValueGuard;
+use crate::outcome::GuestErrorKind;
 use crate::policy::Limits;
 use crate::privacy::{BudgetStore, NoisyValue};
+use crate::run::{error_kind, message};
 
 /// Most scans a guest may hold open at once.
 const MAX_OPEN_SCANS: usize = 64;
@@ -72,7 +74,13 @@ pub struct HostState {
     budget: Option<Arc<BudgetStore>>,
     /// Raw string values fed from columns the release rules guard.
     pub guard: RawValueGuard,
+    /// Errors the host itself returned to the guest, so that a guest error
+    /// can be told apart from one the host authored (see [`Self::authored`]).
+    issued: Vec<(GuestErrorKind, String)>,
 }
+
+/// Most host-issued errors remembered per run.
+const MAX_ISSUED: usize = 64;
 
 impl HostState {
     /// State for a run over `grants` under `limits`.
@@ -90,7 +98,27 @@ impl HostState {
             buyer: String::new(),
             budget: None,
             guard: RawValueGuard::default(),
+            issued: Vec::new(),
         }
+    }
+
+    /// Remembers an error the host is about to hand the guest.
+    fn issue<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
+        if let Err(e) = &result {
+            let issued = (error_kind(e), message(e).to_string());
+            if self.issued.len() < MAX_ISSUED && !self.issued.contains(&issued) {
+                self.issued.push(issued);
+            }
+        }
+        result
+    }
+
+    /// Whether `error` is exactly one the host returned to the guest: only
+    /// then may its text reach the buyer.
+    pub fn authored(&self, error: &Error) -> bool {
+        self.issued
+            .iter()
+            .any(|(k, m)| *k == error_kind(error) && m == message(error))
     }
 
     /// Charges differentially private aggregates to `buyer` in `budget`.
@@ -219,9 +247,8 @@ impl data::Host for HostState {
         columns: Vec<String>,
         batch_rows: u32,
     ) -> wasmtime::Result<Result<Resource<Scanner>, Error>> {
-        Ok(self
-            .open_scan(&dataset, columns, batch_rows)
-            .map(Resource::new_own))
+        let opened = self.open_scan(&dataset, columns, batch_rows);
+        Ok(self.issue(opened).map(Resource::new_own))
     }
 }
 
@@ -230,7 +257,8 @@ impl data::HostScanner for HostState {
         &mut self,
         scanner: Resource<Scanner>,
     ) -> wasmtime::Result<Result<Option<Batch>, Error>> {
-        self.next_batch(scanner.rep())
+        let batch = self.next_batch(scanner.rep())?;
+        Ok(self.issue(batch))
     }
 
     fn drop(&mut self, scanner: Resource<Scanner>) -> wasmtime::Result<()> {
@@ -241,6 +269,13 @@ impl data::HostScanner for HostState {
 
 impl aggregates::Host for HostState {
     fn aggregate(&mut self, query: Query) -> wasmtime::Result<Result<AggregateResult, Error>> {
+        let result = self.answer(query)?;
+        Ok(self.issue(result))
+    }
+}
+
+impl HostState {
+    fn answer(&mut self, query: Query) -> wasmtime::Result<Result<AggregateResult, Error>> {
         if self.counters.aggregate_queries >= MAX_AGGREGATE_QUERIES {
             return Ok(Err(Error::LimitReached(format!(
                 "this run already made {MAX_AGGREGATE_QUERIES} aggregate queries"

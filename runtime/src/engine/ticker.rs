@@ -6,14 +6,14 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// A background thread incrementing the engine's epoch every tick; stopped on drop.
-pub struct EpochTicker {
+pub(super) struct EpochTicker {
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
 }
 
 impl EpochTicker {
     /// Starts ticking `engine` every `tick`.
-    pub fn start(engine: wasmtime::Engine, tick: Duration) -> Self {
+    pub(super) fn start(engine: wasmtime::Engine, tick: Duration) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = std::thread::Builder::new()

@@ -200,7 +200,7 @@ impl Checker<'_> {
 }
 
 /// Parses and validates policy text (the caller sets the hash).
-pub fn parse(text: &str) -> Result<Policy, PolicyError> {
+pub(super) fn parse(text: &str) -> Result<Policy, PolicyError> {
     let raw: RawPolicy = toml::from_str(text).map_err(|e| PolicyError::Syntax {
         line: e.span().map(|s| line_of(text, s.start)),
         message: e.message().trim().to_string(),

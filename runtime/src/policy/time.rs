@@ -15,7 +15,7 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 }
 
 /// Unix seconds of a TOML date or date-time (local date-times count as UTC).
-pub fn unix_seconds(dt: &Datetime) -> Result<i64, String> {
+pub(super) fn unix_seconds(dt: &Datetime) -> Result<i64, String> {
     let date = dt.date.ok_or("a time without a date is not an instant")?;
     let mut secs = days_from_civil(
         i64::from(date.year),

@@ -8,7 +8,7 @@ use sluice_guest::{is_valid, kernels};
 
 /// One batch's columns: `region` codes, `amount` values and both bitmaps.
 #[derive(Debug, Clone, Copy)]
-pub struct Cols<'a> {
+pub(crate) struct Cols<'a> {
     /// Scan-stable dictionary codes of the group key.
     pub codes: &'a [u32],
     /// Validity of the key (`None`: no nulls).
@@ -20,10 +20,10 @@ pub struct Cols<'a> {
 }
 
 /// Per-group sums and counts of the present values with a present key.
-pub type Sums = (Vec<f64>, Vec<u64>);
+pub(crate) type Sums = (Vec<f64>, Vec<u64>);
 
 /// `examples/mean-by-group`'s loop: the SDK's column kernels.
-pub fn sdk_pass(batches: &[Cols<'_>]) -> Sums {
+pub(crate) fn sdk_pass(batches: &[Cols<'_>]) -> Sums {
     let (mut sums, mut counts) = (Vec::new(), Vec::new());
     for b in batches {
         let keyed = kernels::bitmap_and(b.key_validity, b.validity, b.codes.len());
@@ -33,7 +33,7 @@ pub fn sdk_pass(batches: &[Cols<'_>]) -> Sums {
 }
 
 /// The same, as the per-row loop an analyst might write first.
-pub fn scalar_pass(batches: &[Cols<'_>]) -> Sums {
+pub(crate) fn scalar_pass(batches: &[Cols<'_>]) -> Sums {
     let (mut sums, mut counts): Sums = (Vec::new(), Vec::new());
     for b in batches {
         for i in 0..b.codes.len().min(b.values.len()) {

@@ -1,9 +1,13 @@
 //! What a run produced: the decision, the released output (if any), and the
 //! exact usage figures billing and audit are built on.
 
+mod reason;
+
 use serde::Serialize;
 
-use crate::admission::Tier;
+pub use reason::{Abort, Denial, GuestErrorKind, Reason, Withholding};
+
+use crate::grant::Tier;
 use crate::output::OutputTable;
 use crate::privacy::NoisyValue;
 
@@ -73,8 +77,9 @@ pub struct RunOutcome {
     pub run_id: String,
     /// What happened.
     pub decision: Decision,
-    /// Why, when not released.
-    pub reason: Option<String>,
+    /// Why, when not released: serialised as `code` and `reason` (text).
+    #[serde(flatten)]
+    pub reason: Option<Reason>,
     /// The output, only when released.
     pub output: Option<OutputTable>,
     /// SHA-256 of the canonical output, when the guest returned one.
