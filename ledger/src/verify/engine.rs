@@ -1,0 +1,278 @@
+//! The audit engine shared by every source (SQLite file, `Ledger`, export).
+//!
+//! What this guards against: sources checked differently. Each source only
+//! turns its rows into [`Entry`] values and raw checkpoints; every rule lives
+//! here, once.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::{MAX_PROBLEMS, Problem, VerifyReport};
+use crate::checkpoint::{NoteVerifier, SignedCheckpoint};
+use crate::event::Envelope;
+use crate::merkle::{Hash, MerkleTree, leaf_hash};
+
+/// One stored event as the source has it.
+pub(crate) struct Entry {
+    /// The index the source claims (row id, or the export's `index`).
+    pub(crate) index: u64,
+    /// The stored bytes (leaf input).
+    pub(crate) body: Vec<u8>,
+    /// The stored leaf hash, when the source keeps one.
+    pub(crate) leaf_hash: Option<Hash>,
+}
+
+/// One stored checkpoint as the source has it.
+pub(crate) struct RawCheckpoint {
+    pub(crate) size: u64,
+    pub(crate) root: Option<Hash>,
+    pub(crate) note: String,
+}
+
+/// Audit state while events stream through.
+pub(crate) struct Audit<'v> {
+    verifier: &'v NoteVerifier,
+    checkpoints: BTreeMap<u64, Hash>,
+    checkpoint_count: u64,
+    tree: MerkleTree,
+    ids: HashSet<String>,
+    commitments: Option<HashMap<String, String>>,
+    problems: Vec<Problem>,
+    more: u64,
+    bad_checkpoint: Option<u64>,
+    root_failed: bool,
+    last_good: u64,
+    verified: Option<(u64, Hash)>,
+}
+
+impl<'v> Audit<'v> {
+    /// Starts an audit: checks every checkpoint's note first.
+    pub(crate) fn new(verifier: &'v NoteVerifier, raw: Vec<RawCheckpoint>) -> Self {
+        let mut a = Audit {
+            verifier,
+            checkpoints: BTreeMap::new(),
+            checkpoint_count: raw.len() as u64,
+            tree: MerkleTree::new(),
+            ids: HashSet::new(),
+            commitments: None,
+            problems: Vec::new(),
+            more: 0,
+            bad_checkpoint: None,
+            root_failed: false,
+            last_good: 0,
+            verified: None,
+        };
+        for cp in raw {
+            a.check_checkpoint(cp);
+        }
+        if a.checkpoints
+            .get(&0)
+            .is_some_and(|r| *r == crate::merkle::empty_root())
+        {
+            a.verified = Some((0, crate::merkle::empty_root()));
+        }
+        a
+    }
+
+    /// Private-record commitments by event id (SQLite sources only).
+    pub(crate) fn with_private_records(&mut self, commitments: HashMap<String, String>) {
+        self.commitments = Some(commitments);
+    }
+
+    fn problem(
+        &mut self,
+        code: &'static str,
+        index: Option<u64>,
+        checkpoint: Option<u64>,
+        message: String,
+    ) {
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(Problem {
+                code,
+                index,
+                checkpoint,
+                message,
+            });
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn bad_cp(&mut self, size: u64, code: &'static str, message: String) {
+        self.bad_checkpoint = Some(self.bad_checkpoint.map_or(size, |s| s.min(size)));
+        self.problem(code, None, Some(size), message);
+    }
+
+    fn check_checkpoint(&mut self, raw: RawCheckpoint) {
+        let cp = match SignedCheckpoint::open(&raw.note, self.verifier) {
+            Ok(cp) => cp,
+            Err(e) => {
+                return self.bad_cp(
+                    raw.size,
+                    "verify.bad-checkpoint",
+                    format!("checkpoint at size {}: {e}", raw.size),
+                );
+            }
+        };
+        if cp.size != raw.size || raw.root.is_some_and(|r| r != cp.root) {
+            return self.bad_cp(
+                raw.size,
+                "verify.bad-checkpoint",
+                format!(
+                    "checkpoint stored at size {} signs size {} or another root",
+                    raw.size, cp.size
+                ),
+            );
+        }
+        self.checkpoints.insert(cp.size, cp.root);
+    }
+
+    /// Checks the next event; `position` is how many came before it.
+    pub(crate) fn feed(&mut self, entry: Entry) {
+        let position = self.tree.len();
+        if entry.index != position {
+            let what = if entry.index > position {
+                "is missing (removed?)"
+            } else {
+                "appears twice or out of order"
+            };
+            self.problem(
+                "verify.missing-event",
+                Some(position),
+                None,
+                format!(
+                    "event {position} {what}: the next stored row has index {}",
+                    entry.index
+                ),
+            );
+        }
+        self.check_body(position, &entry);
+        self.tree.push(&entry.body);
+        self.check_root();
+    }
+
+    fn check_body(&mut self, position: u64, entry: &Entry) {
+        if let Some(stored) = entry.leaf_hash
+            && stored != leaf_hash(&entry.body)
+        {
+            self.problem("verify.leaf-hash-mismatch", Some(position), None, format!("event {position}: its body does not hash to its stored leaf hash (the body was edited)"));
+        }
+        let env: Envelope = match serde_json::from_slice(&entry.body) {
+            Ok(e) => e,
+            Err(e) => {
+                return self.problem(
+                    "verify.unreadable-event",
+                    Some(position),
+                    None,
+                    format!("event {position} is not a valid event: {e}"),
+                );
+            }
+        };
+        if env.sequence != position {
+            self.problem(
+                "verify.out-of-order",
+                Some(position),
+                None,
+                format!(
+                    "event {position} carries sequence {} (moved, swapped or inserted)",
+                    env.sequence
+                ),
+            );
+        }
+        if crate::canonical::to_vec(&env).ok().as_deref() != Some(&entry.body[..]) {
+            self.problem(
+                "verify.not-canonical",
+                Some(position),
+                None,
+                format!("event {position} is not in canonical form (its bytes were edited)"),
+            );
+        }
+        if !self.ids.insert(env.id.clone()) {
+            self.problem(
+                "verify.duplicate-id",
+                Some(position),
+                None,
+                format!("event {position} repeats event id {}", env.id),
+            );
+        }
+        self.check_private(position, &env);
+    }
+
+    fn check_private(&mut self, position: u64, env: &Envelope) {
+        let Some(records) = self.commitments.as_mut() else {
+            return;
+        };
+        let want = env.run().and_then(|r| r.audit_commitment.clone());
+        let have = records.remove(&env.id);
+        let message = match (want, have) {
+            (Some(w), Some(h)) if w == h => return,
+            (None, None) => return,
+            (Some(_), None) => {
+                format!("event {position} commits to a private record that is missing")
+            }
+            (None, Some(_)) => {
+                format!("event {position} has a private record but no commitment to it")
+            }
+            (Some(_), Some(_)) => {
+                format!("event {position}: its private record does not match its audit_commitment")
+            }
+        };
+        self.problem("verify.private-record", Some(position), None, message);
+    }
+
+    fn check_root(&mut self) {
+        let size = self.tree.len();
+        let Some(want) = self.checkpoints.get(&size).copied() else {
+            return;
+        };
+        let root = self.tree.root();
+        if root == want {
+            if !self.root_failed {
+                self.last_good = size;
+                self.verified = Some((size, root));
+            }
+            return;
+        }
+        if !self.root_failed {
+            self.root_failed = true;
+            self.bad_cp(size, "verify.root-mismatch", format!("the events before index {size} do not hash to the root signed at size {size}; the first event not vouched for is {}", self.last_good));
+        }
+    }
+
+    /// Ends the audit.
+    pub(crate) fn finish(mut self) -> VerifyReport {
+        let events = self.tree.len();
+        let latest = self.checkpoints.keys().next_back().copied();
+        match latest {
+            None => self.problem("verify.no-checkpoint", None, None, "the ledger has no valid signed checkpoint".into()),
+            Some(l) if l > events => self.problem("verify.missing-tail", Some(events), Some(l), format!("the checkpoint at size {l} covers events {events}..{l}, which are missing")),
+            Some(l) if l < events => self.problem("verify.uncovered-events", Some(l), None, format!("events {l}..{events} are not covered by any signed checkpoint (inserted by hand?)")),
+            _ => {}
+        }
+        if let Some(orphans) = self.commitments.take().filter(|m| !m.is_empty()) {
+            self.problem(
+                "verify.private-record",
+                None,
+                None,
+                format!("{} private records belong to no event", orphans.len()),
+            );
+        }
+        let root_start = self.root_failed.then_some(self.last_good);
+        let first_bad = self
+            .problems
+            .iter()
+            .filter_map(|p| p.index)
+            .chain(root_start)
+            .min();
+        VerifyReport {
+            events,
+            checkpoints: self.checkpoint_count,
+            ok: self.problems.is_empty() && self.more == 0,
+            first_bad_index: first_bad,
+            bad_checkpoint: self.bad_checkpoint,
+            verified_root: self.verified.map(|(_, r)| hex::encode(r)),
+            verified_size: self.verified.map(|(s, _)| s),
+            problems: self.problems,
+            more_problems: self.more,
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Where an audit reads from: the SQLite file, any `Ledger`, or an export.
+//!
+//! What this guards against: trusting the thing being audited. The SQLite
+//! source opens the file read-only and reads raw rows (no in-memory state of
+//! a running node); the export source needs nothing but the file and the
+//! node's public key.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::path::Path;
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+
+use super::engine::{Audit, Entry, RawCheckpoint};
+use super::{VerifyError, VerifyReport};
+use crate::checkpoint::NoteVerifier;
+use crate::export::ExportLine;
+use crate::store::Ledger;
+
+/// Audits the SQLite ledger file at `path` (opened read-only).
+pub fn verify_sqlite(path: &Path, verifier: &NoteVerifier) -> Result<VerifyReport, VerifyError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    let mut stmt = conn.prepare("SELECT size, root, note FROM checkpoints ORDER BY size")?;
+    let raw = stmt
+        .query_map([], |r| {
+            let root: Option<Vec<u8>> = r.get(1).ok();
+            Ok(RawCheckpoint {
+                size: r.get::<_, i64>(0)? as u64,
+                root: root.and_then(|v| v.try_into().ok()),
+                note: r.get(2)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut audit = Audit::new(verifier, raw);
+    audit.with_private_records(private_commitments(&conn)?);
+    let mut stmt = conn.prepare("SELECT idx, body, leaf_hash FROM events ORDER BY idx")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let body = bytes_of(row.get_ref(1)?);
+        let leaf = bytes_of(row.get_ref(2)?).try_into().unwrap_or([0; 32]);
+        audit.feed(Entry {
+            index: row.get::<_, i64>(0)? as u64,
+            body,
+            leaf_hash: Some(leaf),
+        });
+    }
+    Ok(audit.finish())
+}
+
+/// A column's bytes whether stored as BLOB or TEXT (a hand edit may change the type).
+fn bytes_of(v: ValueRef<'_>) -> Vec<u8> {
+    match v {
+        ValueRef::Blob(b) | ValueRef::Text(b) => b.to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+fn private_commitments(conn: &Connection) -> Result<HashMap<String, String>, VerifyError> {
+    let mut stmt = conn.prepare("SELECT event_id, record FROM private_records")?;
+    let mut rows = stmt.query([])?;
+    let mut out = HashMap::new();
+    while let Some(row) = rows.next()? {
+        out.insert(
+            row.get::<_, String>(0)?,
+            crate::audit::commitment(&bytes_of(row.get_ref(1)?)),
+        );
+    }
+    Ok(out)
+}
+
+/// Audits any [`Ledger`] through its trait (private records are not checked).
+pub fn verify_ledger(
+    ledger: &dyn Ledger,
+    verifier: &NoteVerifier,
+) -> Result<VerifyReport, VerifyError> {
+    let raw = ledger
+        .checkpoints()?
+        .into_iter()
+        .map(|c| RawCheckpoint {
+            size: c.size,
+            root: Some(c.root),
+            note: c.note,
+        })
+        .collect();
+    let mut audit = Audit::new(verifier, raw);
+    let mut from = 0;
+    loop {
+        let page = ledger.events(from, 4096)?;
+        let Some(last) = page.last().map(|e| e.index) else {
+            break;
+        };
+        for e in page {
+            audit.feed(Entry {
+                index: e.index,
+                body: e.bytes,
+                leaf_hash: Some(e.leaf_hash),
+            });
+        }
+        from = last + 1;
+    }
+    Ok(audit.finish())
+}
+
+/// Audits an exported JSON Lines ledger (see [`crate::export`]).
+pub fn verify_export(
+    reader: impl BufRead,
+    verifier: &NoteVerifier,
+) -> Result<VerifyReport, VerifyError> {
+    let mut checkpoints = Vec::new();
+    let mut audit: Option<Audit<'_>> = None;
+    for (n, line) in reader.lines().enumerate() {
+        let bad = |message: String| VerifyError::Export {
+            line: n as u64 + 1,
+            message,
+        };
+        let line = line.map_err(|e| bad(e.to_string()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<ExportLine>(&line).map_err(|e| bad(e.to_string()))? {
+            ExportLine::Header { .. } => {}
+            ExportLine::Checkpoint { size, note } if audit.is_none() => {
+                checkpoints.push(RawCheckpoint {
+                    size,
+                    root: None,
+                    note,
+                })
+            }
+            ExportLine::Checkpoint { .. } => {
+                return Err(bad("checkpoint lines must come before event lines".into()));
+            }
+            ExportLine::Event {
+                index,
+                leaf_hash,
+                event,
+            } => {
+                let a = audit
+                    .get_or_insert_with(|| Audit::new(verifier, std::mem::take(&mut checkpoints)));
+                let body = crate::canonical::to_vec(&event).map_err(|e| bad(e.to_string()))?;
+                let leaf = hex::decode(&leaf_hash)
+                    .ok()
+                    .and_then(|v| v.try_into().ok())
+                    .unwrap_or([0; 32]);
+                a.feed(Entry {
+                    index,
+                    body,
+                    leaf_hash: Some(leaf),
+                });
+            }
+        }
+    }
+    Ok(audit
+        .unwrap_or_else(|| Audit::new(verifier, checkpoints))
+        .finish())
+}
