@@ -52,6 +52,9 @@ pub struct Envelope {
 }
 
 /// The typed payload of an [`Envelope`], selected by the envelope's `type`.
+// Runs are by far the most common event and are built once per run: boxing
+// them would only make every caller write `Box::new`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventData {
     /// `dev.sluice.run.v1`

@@ -31,11 +31,17 @@ use crate::receipt::Receipt;
 /// Most events committed in one transaction.
 pub(crate) const MAX_BATCH: usize = 4096;
 
+/// Where a caller waits for its receipts.
+pub(crate) type Reply = Sender<Result<Vec<Receipt>, LedgerError>>;
+
 /// One caller's append: its events (committed together) and where to answer.
 pub(crate) struct Request {
     pub(crate) items: Vec<(Envelope, Option<Vec<u8>>)>,
-    pub(crate) reply: Sender<Result<Vec<Receipt>, LedgerError>>,
+    pub(crate) reply: Reply,
 }
+
+/// One caller's validated events.
+type Accepted = (Vec<Prepared>, Reply);
 
 /// A validated event ready to write.
 struct Prepared {
@@ -74,7 +80,7 @@ fn commit_batch(
 ) {
     let mut state = tree.lock().unwrap_or_else(|p| p.into_inner());
     let mut seen = HashSet::new();
-    let mut accepted: Vec<(Vec<Prepared>, Sender<_>)> = Vec::new();
+    let mut accepted: Vec<Accepted> = Vec::new();
     for req in batch {
         match prepare(
             conn,
@@ -106,7 +112,7 @@ fn commit_batch(
     }
 }
 
-fn pending(accepted: &[(Vec<Prepared>, Sender<Result<Vec<Receipt>, LedgerError>>)]) -> u64 {
+fn pending(accepted: &[Accepted]) -> u64 {
     accepted.iter().map(|(p, _)| p.len() as u64).sum()
 }
 
@@ -183,7 +189,7 @@ fn write(
     conn: &mut Connection,
     signer: &NoteSigner,
     state: &mut TreeState,
-    accepted: &[(Vec<Prepared>, Sender<Result<Vec<Receipt>, LedgerError>>)],
+    accepted: &[Accepted],
 ) -> Result<SignedCheckpoint, LedgerError> {
     for p in accepted.iter().flat_map(|(p, _)| p) {
         state.tree.push(&p.stored.bytes);
@@ -219,11 +225,7 @@ fn write(
     Ok(cp)
 }
 
-fn answer(
-    state: &TreeState,
-    cp: &SignedCheckpoint,
-    accepted: Vec<(Vec<Prepared>, Sender<Result<Vec<Receipt>, LedgerError>>)>,
-) {
+fn answer(state: &TreeState, cp: &SignedCheckpoint, accepted: Vec<Accepted>) {
     for (prepared, reply) in accepted {
         let receipts = prepared
             .into_iter()

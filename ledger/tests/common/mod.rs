@@ -38,7 +38,7 @@ pub fn run_data(n: u64, decision: &str) -> RunEvent {
         buyer: Some(format!("{:064x}", n % 3)),
         buyer_key_id: Some(format!("buyer-{}", n % 3)),
         datasets: vec![DatasetUse {
-            dataset: if n % 2 == 0 {
+            dataset: if n.is_multiple_of(2) {
                 "sales".into()
             } else {
                 "clinics".into()
