@@ -78,10 +78,14 @@ fn appends(c: &mut Criterion) {
 
 fn verify(c: &mut Criterion) {
     let n: u64 = if full() { 1_000_000 } else { 20_000 };
-    let dir = std::env::temp_dir().join(format!("sluice-ledger-bench-{n}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("ledger.sqlite");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite");
+    let started = Instant::now();
     drop(build(&path, n));
+    eprintln!(
+        "built a {n}-event ledger ({BATCH} events per checkpoint) in {:?}",
+        started.elapsed()
+    );
     let v = common::signer().verifier();
     let mut g = c.benchmark_group("verify");
     g.throughput(Throughput::Elements(n)).sample_size(10);

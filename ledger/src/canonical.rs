@@ -35,3 +35,14 @@ pub fn canonicalise_text(json: &str) -> Result<Vec<u8>, CanonicalError> {
     let value: serde_json::Value = serde_json::from_str(json)?;
     to_vec(&value)
 }
+
+/// True when `bytes` is the canonical encoding of `event`.
+///
+/// Fast path: serde_json's compact output, canonical because every event
+/// struct declares its fields in RFC 8785 key order, keys are ASCII, events
+/// hold no floats, and serde_json escapes strings exactly as RFC 8785 does.
+/// When the fast path disagrees, the RFC 8785 encoder decides.
+pub(crate) fn is_canonical_event(event: &crate::event::Envelope, bytes: &[u8]) -> bool {
+    serde_json::to_vec(event).is_ok_and(|fast| fast == bytes)
+        || to_vec(event).is_ok_and(|slow| slow == bytes)
+}

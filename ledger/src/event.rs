@@ -10,6 +10,11 @@
 //! event is read back (so a field slipped into a stored event is an error, not
 //! silently dropped), and the envelope's `type` must name the payload it
 //! carries. [`Envelope::validate`] checks the shape before anything is stored.
+//!
+//! Every payload struct declares its fields in RFC 8785 key order (byte order
+//! of the names). The canonical encoder does not depend on it (it sorts), but
+//! it makes serde_json's compact output canonical too, which `verify` uses as
+//! a fast path; a test checks the two agree for every event type.
 
 use serde::de::Error as _;
 use serde::ser::SerializeStruct;
@@ -86,66 +91,68 @@ impl EventData {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunEvent {
-    /// The node's id (its key id).
-    pub node_id: String,
+    /// Host aggregate queries made.
+    pub aggregate_queries: u64,
+    /// Salted commitment to the private audit record (see [`crate::audit`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_commitment: Option<String>,
     /// The buyer's public key (hex); `None` for unsigned modules or unknown signers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buyer: Option<String>,
     /// The buyer's key id, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buyer_key_id: Option<String>,
+    /// Bytes fed to the guest.
+    pub bytes_fed: u64,
+    /// One charge per dataset.
+    pub charges: Vec<Charge>,
+    /// Stable outcome code, e.g. `aborted.fuel`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Every dataset the run asked for.
     pub datasets: Vec<DatasetUse>,
-    /// SHA-256 hex of the module without its signature section.
-    pub module_hash: String,
-    /// SHA-256 hex of the params text.
-    pub params_hash: String,
-    /// Seed of the guest's randomness.
-    pub seed: u64,
+    /// `released`, `withheld`, `denied` or `aborted`.
+    pub decision: String,
     /// Engine description including the wasmtime version and fuel configuration.
     pub engine: String,
+    /// Privacy budget spent, as decimal text (e.g. `"0.5"`).
+    pub epsilon_spent: String,
+    /// True when fuel and wall time are coarse buckets rather than exact figures.
+    pub figures_rounded: bool,
     /// Fuel consumed: exact when released, a rounded-up bucket otherwise.
     pub fuel_consumed: u64,
     /// Fuel limit from the policy.
     pub fuel_limit: u64,
-    /// True when fuel and wall time are coarse buckets rather than exact figures.
-    pub figures_rounded: bool,
-    /// Peak guest memory in bytes.
-    pub memory_peak_bytes: u64,
-    /// Wall time in milliseconds.
-    pub wall_ms: u64,
-    /// Rows fed to the guest.
-    pub rows_fed: u64,
-    /// Bytes fed to the guest.
-    pub bytes_fed: u64,
-    /// Host aggregate queries made.
-    pub aggregate_queries: u64,
     /// Groups suppressed by the minimum group size.
     pub groups_suppressed: u64,
-    /// Privacy budget spent, as decimal text (e.g. `"0.5"`).
-    pub epsilon_spent: String,
-    /// SHA-256 hex of the released output; only when released.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_hash: Option<String>,
+    /// Peak guest memory in bytes.
+    pub memory_peak_bytes: u64,
+    /// SHA-256 hex of the module without its signature section.
+    pub module_hash: String,
+    /// The node's id (its key id).
+    pub node_id: String,
     /// Size of the released output; only when released.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_bytes: Option<u64>,
-    /// `released`, `withheld`, `denied` or `aborted`.
-    pub decision: String,
-    /// Stable outcome code, e.g. `aborted.fuel`.
+    /// SHA-256 hex of the released output; only when released.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub output_hash: Option<String>,
+    /// SHA-256 hex of the params text.
+    pub params_hash: String,
     /// Host-authored text for people.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// One charge per dataset.
-    pub charges: Vec<Charge>,
+    /// Rows fed to the guest.
+    pub rows_fed: u64,
+    /// Seed of the guest's randomness. Written as a decimal string: JSON
+    /// numbers are exact only up to 2^53 (RFC 8785 / I-JSON) and a seed uses all 64 bits.
+    #[serde(with = "u64_text")]
+    pub seed: u64,
     /// Trace id of the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<String>,
-    /// Salted commitment to the private audit record (see [`crate::audit`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audit_commitment: Option<String>,
+    /// Wall time in milliseconds.
+    pub wall_ms: u64,
 }
 
 /// One dataset used by a run.
@@ -154,12 +161,12 @@ pub struct RunEvent {
 pub struct DatasetUse {
     /// Dataset name on the node.
     pub dataset: String,
-    /// Snapshot hash of the data read.
-    pub snapshot: String,
-    /// Policy version in force.
-    pub policy_version: String,
     /// Hash of that policy version.
     pub policy_hash: String,
+    /// Policy version in force.
+    pub policy_version: String,
+    /// Snapshot hash of the data read.
+    pub snapshot: String,
     /// Trust tier (`approved` or `trusted-signer`); `None` when denied before one was decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,
@@ -169,20 +176,20 @@ pub struct DatasetUse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalEvent {
+    /// Owner key id.
+    pub by: String,
     /// Dataset the approval is for.
     pub dataset: String,
-    /// Module hash approved or rejected.
-    pub module_hash: String,
     /// `approved` or `rejected`.
     pub decision: String,
     /// Expiry (RFC 3339), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
+    /// Module hash approved or rejected.
+    pub module_hash: String,
     /// Owner's note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// Owner key id.
-    pub by: String,
     /// Id of the approval request, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -192,38 +199,56 @@ pub struct ApprovalEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyEvent {
-    /// Dataset the policy governs.
-    pub dataset: String,
-    /// Policy version.
-    pub version: String,
-    /// Hash of the policy text.
-    pub policy_hash: String,
     /// Key id of whoever set it.
     pub by: String,
+    /// Dataset the policy governs.
+    pub dataset: String,
+    /// Hash of the policy text.
+    pub policy_hash: String,
+    /// Policy version.
+    pub version: String,
 }
 
 /// A dataset registered or its snapshot changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetEvent {
+    /// Key id of whoever registered it.
+    pub by: String,
     /// Dataset name.
     pub dataset: String,
     /// Snapshot hash.
     pub snapshot: String,
-    /// Key id of whoever registered it.
-    pub by: String,
 }
 
 /// A key trusted or revoked on the node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyEvent {
+    /// Key id of whoever made the change.
+    pub by: String,
     /// The public key (hex) or key id.
     pub key: String,
     /// Role: `buyer`, `owner`, `auditor`, `operator`, or a `revoked:` prefix of one.
     pub role: String,
-    /// Key id of whoever made the change.
-    pub by: String,
+}
+
+/// Largest integer a JSON number carries exactly (2^53 - 1, I-JSON / RFC 8785).
+pub const MAX_JSON_INTEGER: u64 = (1 << 53) - 1;
+
+/// Serde helper: a `u64` as a decimal string.
+mod u64_text {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub(super) fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse()
+            .map_err(|_| D::Error::custom(format!("{text:?} is not a decimal u64")))
+    }
 }
 
 /// Why an event was refused before it was stored or after it was read.
@@ -282,7 +307,30 @@ impl Envelope {
                 self.data.type_name()
             ));
         }
-        crate::time::check_timestamp(&self.time).map_err(EventError::Invalid)
+        crate::time::check_timestamp(&self.time).map_err(EventError::Invalid)?;
+        self.check_integers()
+    }
+
+    /// JSON integers must stay exact in every JSON implementation (I-JSON).
+    fn check_integers(&self) -> Result<(), EventError> {
+        let Some(r) = self.run() else { return Ok(()) };
+        let figures = [
+            ("aggregate_queries", r.aggregate_queries),
+            ("bytes_fed", r.bytes_fed),
+            ("fuel_consumed", r.fuel_consumed),
+            ("fuel_limit", r.fuel_limit),
+            ("groups_suppressed", r.groups_suppressed),
+            ("memory_peak_bytes", r.memory_peak_bytes),
+            ("output_bytes", r.output_bytes.unwrap_or(0)),
+            ("rows_fed", r.rows_fed),
+            ("wall_ms", r.wall_ms),
+        ];
+        match figures.iter().find(|(_, v)| *v > MAX_JSON_INTEGER) {
+            Some((name, v)) => Err(EventError::Invalid(format!(
+                "{name} is {v}, above 2^53-1, the largest integer JSON carries exactly; record a capped figure"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The run payload, when this is a run event.
@@ -297,17 +345,9 @@ impl Envelope {
 impl Serialize for Envelope {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let fields = if self.traceparent.is_some() { 9 } else { 8 };
+        // Members in RFC 8785 order (byte order of the names), so that plain
+        // serde_json output of an event is already canonical.
         let mut st = s.serialize_struct("Envelope", fields)?;
-        st.serialize_field("specversion", &self.specversion)?;
-        st.serialize_field("id", &self.id)?;
-        st.serialize_field("source", &self.source)?;
-        st.serialize_field("type", &self.r#type)?;
-        st.serialize_field("time", &self.time)?;
-        st.serialize_field("sequence", &self.sequence)?;
-        st.serialize_field("datacontenttype", &self.datacontenttype)?;
-        if let Some(t) = &self.traceparent {
-            st.serialize_field("traceparent", t)?;
-        }
         match &self.data {
             EventData::Run(d) => st.serialize_field("data", d)?,
             EventData::Approval(d) => st.serialize_field("data", d)?,
@@ -315,6 +355,16 @@ impl Serialize for Envelope {
             EventData::Dataset(d) => st.serialize_field("data", d)?,
             EventData::Key(d) => st.serialize_field("data", d)?,
         }
+        st.serialize_field("datacontenttype", &self.datacontenttype)?;
+        st.serialize_field("id", &self.id)?;
+        st.serialize_field("sequence", &self.sequence)?;
+        st.serialize_field("source", &self.source)?;
+        st.serialize_field("specversion", &self.specversion)?;
+        st.serialize_field("time", &self.time)?;
+        if let Some(t) = &self.traceparent {
+            st.serialize_field("traceparent", t)?;
+        }
+        st.serialize_field("type", &self.r#type)?;
         st.end()
     }
 }

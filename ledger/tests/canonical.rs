@@ -90,3 +90,73 @@ fn an_event_encodes_the_same_whatever_the_field_order_or_spacing() {
         "decimals are strings, None fields are omitted: {text}"
     );
 }
+
+/// serde_json's compact output of an event equals its RFC 8785 encoding
+/// (verify's fast path relies on it), for every event type and for strings
+/// that need escaping.
+#[test]
+fn plain_serde_json_output_of_every_event_type_is_canonical() {
+    use sluice_ledger::event::*;
+    let nasty: String = (0u32..0x80)
+        .filter_map(char::from_u32)
+        .chain("é€😀\u{2028}\u{fffd}\"\\/".chars())
+        .collect();
+    let mut run = common::run_data(1, "released");
+    run.reason = Some(nasty.clone());
+    run.audit_commitment = Some("ab".repeat(32));
+    let payloads = vec![
+        EventData::Run(run),
+        EventData::Run(common::run_data(2, "denied")),
+        EventData::Approval(ApprovalEvent {
+            by: "owner".into(),
+            dataset: nasty.clone(),
+            decision: "approved".into(),
+            expires: Some("2027-01-01T00:00:00.000Z".into()),
+            module_hash: "ef".repeat(32),
+            note: Some(nasty.clone()),
+            request_id: Some("r1".into()),
+        }),
+        EventData::Policy(PolicyEvent {
+            by: "owner".into(),
+            dataset: "sales".into(),
+            policy_hash: "aa".into(),
+            version: "4".into(),
+        }),
+        EventData::Dataset(DatasetEvent {
+            by: "owner".into(),
+            dataset: "sales".into(),
+            snapshot: "bb".into(),
+        }),
+        EventData::Key(KeyEvent {
+            by: "operator".into(),
+            key: nasty,
+            role: "buyer".into(),
+        }),
+    ];
+    for data in payloads {
+        let mut e = sluice_ledger::Envelope::new(
+            "id-1",
+            "urn:sluice:node:x",
+            "2026-11-26T15:56:00.000Z",
+            data,
+        );
+        e.sequence = sluice_ledger::event::MAX_JSON_INTEGER;
+        assert_eq!(
+            String::from_utf8(serde_json::to_vec(&e).unwrap()).unwrap(),
+            to_string_canonical(&e),
+            "{}",
+            e.r#type
+        );
+        e.traceparent = Some("00-aa-bb-01".into());
+        assert_eq!(
+            String::from_utf8(serde_json::to_vec(&e).unwrap()).unwrap(),
+            to_string_canonical(&e),
+            "{}",
+            e.r#type
+        );
+    }
+}
+
+fn to_string_canonical(e: &sluice_ledger::Envelope) -> String {
+    sluice_ledger::canonical::to_string(e).unwrap()
+}

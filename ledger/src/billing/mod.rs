@@ -39,16 +39,16 @@ pub const AMOUNT_DECIMALS: u32 = 6;
 pub struct PriceSchedule {
     /// ISO 4217 code or any unit the exchange bills in.
     pub currency: String,
-    /// Per run that reached the sandbox.
-    pub per_run: Decimal,
-    /// Per million units of fuel consumed.
-    pub per_million_fuel: Decimal,
-    /// Per million bytes (MB) fed to the guest.
-    pub per_mb_fed: Decimal,
-    /// Per thousand bytes (kB) of output released.
-    pub per_kb_released: Decimal,
     /// Per host aggregate query.
     pub per_aggregate_query: Decimal,
+    /// Per thousand bytes (kB) of output released.
+    pub per_kb_released: Decimal,
+    /// Per million bytes (MB) fed to the guest.
+    pub per_mb_fed: Decimal,
+    /// Per million units of fuel consumed.
+    pub per_million_fuel: Decimal,
+    /// Per run that reached the sandbox.
+    pub per_run: Decimal,
 }
 
 impl PriceSchedule {
@@ -69,12 +69,12 @@ impl PriceSchedule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Charge {
-    /// Dataset whose policy set the prices.
-    pub dataset: String,
-    /// Currency of `amount` (the schedule's).
-    pub currency: String,
     /// The charge, rounded to [`AMOUNT_DECIMALS`] places.
     pub amount: Decimal,
+    /// Currency of `amount` (the schedule's).
+    pub currency: String,
+    /// Dataset whose policy set the prices.
+    pub dataset: String,
     /// The prices applied.
     pub prices: PriceSchedule,
 }

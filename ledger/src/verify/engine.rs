@@ -178,7 +178,7 @@ impl<'v> Audit<'v> {
                 ),
             );
         }
-        if crate::canonical::to_vec(&env).ok().as_deref() != Some(&entry.body[..]) {
+        if !crate::canonical::is_canonical_event(&env, &entry.body) {
             self.problem(
                 "verify.not-canonical",
                 Some(position),
