@@ -28,8 +28,8 @@ use crate::store::{Ledger, LedgerError};
 pub const FORMAT: &str = "sluice-ledger-export/1";
 
 /// One line of an export.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "record", rename_all = "lowercase", deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "record", rename_all = "lowercase")]
 pub enum ExportLine {
     /// First line: what this is.
     Header {
@@ -57,9 +57,56 @@ pub enum ExportLine {
         index: u64,
         /// Hex leaf hash as stored.
         leaf_hash: String,
-        /// The event (its canonical encoding is the leaf input).
-        event: serde_json::Value,
+        /// The event's canonical JSON, verbatim: these exact bytes are the leaf input.
+        event: Box<serde_json::value::RawValue>,
     },
+}
+
+/// Every field any line may have: read flat (serde cannot keep an event's
+/// raw text inside an internally tagged enum), then sorted into [`ExportLine`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlatLine {
+    record: String,
+    format: Option<String>,
+    origin: Option<String>,
+    vkey: Option<String>,
+    events: Option<u64>,
+    checkpoints: Option<u64>,
+    size: Option<u64>,
+    note: Option<String>,
+    index: Option<u64>,
+    leaf_hash: Option<String>,
+    event: Option<Box<serde_json::value::RawValue>>,
+}
+
+impl<'de> Deserialize<'de> for ExportLine {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let f = FlatLine::deserialize(d)?;
+        let need = |name: &str| D::Error::custom(format!("a {} line needs {name}", f.record));
+        Ok(match f.record.as_str() {
+            "header" => ExportLine::Header {
+                format: f.format.clone().ok_or_else(|| need("format"))?,
+                origin: f.origin.clone().ok_or_else(|| need("origin"))?,
+                vkey: f.vkey.clone().ok_or_else(|| need("vkey"))?,
+                events: f.events.ok_or_else(|| need("events"))?,
+                checkpoints: f.checkpoints.ok_or_else(|| need("checkpoints"))?,
+            },
+            "checkpoint" => ExportLine::Checkpoint {
+                size: f.size.ok_or_else(|| need("size"))?,
+                note: f.note.clone().ok_or_else(|| need("note"))?,
+            },
+            "event" => ExportLine::Event {
+                index: f.index.ok_or_else(|| need("index"))?,
+                leaf_hash: f.leaf_hash.clone().ok_or_else(|| need("leaf_hash"))?,
+                event: f
+                    .event
+                    .ok_or_else(|| D::Error::custom("an event line needs event"))?,
+            },
+            other => return Err(D::Error::custom(format!("unknown record type {other:?}"))),
+        })
+    }
 }
 
 /// Why an export could not be read.
@@ -145,7 +192,7 @@ pub fn read_events(reader: impl BufRead) -> Result<Vec<Envelope>, ExportError> {
         if let ExportLine::Event { event, .. } =
             serde_json::from_str(&line).map_err(|e| err(e.to_string()))?
         {
-            events.push(serde_json::from_value(event).map_err(|e| err(e.to_string()))?);
+            events.push(serde_json::from_str(event.get()).map_err(|e| err(e.to_string()))?);
         }
     }
     Ok(events)

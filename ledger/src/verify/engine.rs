@@ -6,10 +6,13 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use super::checks::{Checked, Facts};
 use super::{MAX_PROBLEMS, Problem, VerifyReport};
-use crate::checkpoint::{NoteVerifier, SignedCheckpoint};
-use crate::event::Envelope;
-use crate::merkle::{Hash, MerkleTree, leaf_hash};
+use crate::checkpoint::{CheckpointError, NoteVerifier, SignedCheckpoint};
+use crate::merkle::{Hash, MerkleTree};
+
+/// Events per parallel step.
+const CHUNK: usize = 4096;
 
 /// One stored event as the source has it.
 pub(crate) struct Entry {
@@ -28,9 +31,16 @@ pub(crate) struct RawCheckpoint {
     pub(crate) note: String,
 }
 
+/// Opens one stored checkpoint's note (run in parallel).
+fn open_checkpoint(
+    (raw, verifier): (RawCheckpoint, NoteVerifier),
+) -> (RawCheckpoint, Result<SignedCheckpoint, CheckpointError>) {
+    let opened = SignedCheckpoint::open(&raw.note, &verifier);
+    (raw, opened)
+}
+
 /// Audit state while events stream through.
-pub(crate) struct Audit<'v> {
-    verifier: &'v NoteVerifier,
+pub(crate) struct Audit {
     checkpoints: BTreeMap<u64, Hash>,
     checkpoint_count: u64,
     tree: MerkleTree,
@@ -44,11 +54,10 @@ pub(crate) struct Audit<'v> {
     verified: Option<(u64, Hash)>,
 }
 
-impl<'v> Audit<'v> {
+impl Audit {
     /// Starts an audit: checks every checkpoint's note first.
-    pub(crate) fn new(verifier: &'v NoteVerifier, raw: Vec<RawCheckpoint>) -> Self {
+    pub(crate) fn new(verifier: &NoteVerifier, raw: Vec<RawCheckpoint>) -> Self {
         let mut a = Audit {
-            verifier,
             checkpoints: BTreeMap::new(),
             checkpoint_count: raw.len() as u64,
             tree: MerkleTree::new(),
@@ -61,8 +70,11 @@ impl<'v> Audit<'v> {
             last_good: 0,
             verified: None,
         };
-        for cp in raw {
-            a.check_checkpoint(cp);
+        for (raw, opened) in super::checks::par_map(
+            raw.into_iter().map(|r| (r, verifier.clone())).collect(),
+            open_checkpoint,
+        ) {
+            a.check_checkpoint(raw, opened);
         }
         if a.checkpoints
             .get(&0)
@@ -102,8 +114,12 @@ impl<'v> Audit<'v> {
         self.problem(code, None, Some(size), message);
     }
 
-    fn check_checkpoint(&mut self, raw: RawCheckpoint) {
-        let cp = match SignedCheckpoint::open(&raw.note, self.verifier) {
+    fn check_checkpoint(
+        &mut self,
+        raw: RawCheckpoint,
+        opened: Result<SignedCheckpoint, CheckpointError>,
+    ) {
+        let cp = match opened {
             Ok(cp) => cp,
             Err(e) => {
                 return self.bad_cp(
@@ -126,83 +142,108 @@ impl<'v> Audit<'v> {
         self.checkpoints.insert(cp.size, cp.root);
     }
 
-    /// Checks the next event; `position` is how many came before it.
-    pub(crate) fn feed(&mut self, entry: Entry) {
+    /// Checks every entry, in order, and reports. Reading the next chunk and
+    /// the per-event checks of the chunk after it overlap with the ordered
+    /// checks of the current one.
+    pub(crate) fn run<E>(
+        mut self,
+        entries: impl Iterator<Item = Result<Entry, E>>,
+    ) -> Result<VerifyReport, E> {
+        let mut entries = entries.peekable();
+        std::thread::scope(|s| {
+            let mut pending: Option<std::thread::ScopedJoinHandle<'_, Vec<Checked>>> = None;
+            loop {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                while chunk.len() < CHUNK {
+                    match entries.next() {
+                        Some(e) => chunk.push(e?),
+                        None => break,
+                    }
+                }
+                let last = chunk.is_empty() || entries.peek().is_none();
+                let next =
+                    (!chunk.is_empty()).then(|| s.spawn(move || super::checks::check_all(chunk)));
+                if let Some(done) = std::mem::replace(&mut pending, next) {
+                    self.feed_chunk(done);
+                }
+                if last {
+                    if let Some(done) = pending.take() {
+                        self.feed_chunk(done);
+                    }
+                    return Ok(self.finish());
+                }
+            }
+        })
+    }
+
+    fn feed_chunk(&mut self, done: std::thread::ScopedJoinHandle<'_, Vec<Checked>>) {
+        for checked in done.join().unwrap_or_else(|e| std::panic::resume_unwind(e)) {
+            self.feed_checked(checked);
+        }
+    }
+
+    fn feed_checked(&mut self, c: Checked) {
         let position = self.tree.len();
-        if entry.index != position {
-            let what = if entry.index > position {
+        if c.entry.index != position {
+            let what = if c.entry.index > position {
                 "is missing (removed?)"
             } else {
                 "appears twice or out of order"
             };
-            self.problem(
-                "verify.missing-event",
+            let message = format!(
+                "event {position} {what}: the next stored row has index {}",
+                c.entry.index
+            );
+            self.problem("verify.missing-event", Some(position), None, message);
+        }
+        if !c.leaf_ok {
+            let message = format!(
+                "event {position}: its body does not hash to its stored leaf hash (the body was edited)"
+            );
+            self.problem("verify.leaf-hash-mismatch", Some(position), None, message);
+        }
+        match c.facts {
+            Ok(facts) => self.check_facts(position, facts),
+            Err(e) => self.problem(
+                "verify.unreadable-event",
                 Some(position),
                 None,
-                format!(
-                    "event {position} {what}: the next stored row has index {}",
-                    entry.index
-                ),
-            );
+                format!("event {position} is not a valid event: {e}"),
+            ),
         }
-        self.check_body(position, &entry);
-        self.tree.push(&entry.body);
+        self.tree.push(&c.entry.body);
         self.check_root();
     }
 
-    fn check_body(&mut self, position: u64, entry: &Entry) {
-        if let Some(stored) = entry.leaf_hash
-            && stored != leaf_hash(&entry.body)
-        {
-            self.problem("verify.leaf-hash-mismatch", Some(position), None, format!("event {position}: its body does not hash to its stored leaf hash (the body was edited)"));
-        }
-        let env: Envelope = match serde_json::from_slice(&entry.body) {
-            Ok(e) => e,
-            Err(e) => {
-                return self.problem(
-                    "verify.unreadable-event",
-                    Some(position),
-                    None,
-                    format!("event {position} is not a valid event: {e}"),
-                );
-            }
-        };
-        if env.sequence != position {
-            self.problem(
-                "verify.out-of-order",
-                Some(position),
-                None,
-                format!(
-                    "event {position} carries sequence {} (moved, swapped or inserted)",
-                    env.sequence
-                ),
+    fn check_facts(&mut self, position: u64, facts: Facts) {
+        if facts.sequence != position {
+            let message = format!(
+                "event {position} carries sequence {} (moved, swapped or inserted)",
+                facts.sequence
             );
+            self.problem("verify.out-of-order", Some(position), None, message);
         }
-        if !crate::canonical::is_canonical_event(&env, &entry.body) {
-            self.problem(
-                "verify.not-canonical",
-                Some(position),
-                None,
-                format!("event {position} is not in canonical form (its bytes were edited)"),
-            );
+        if !facts.canonical {
+            let message =
+                format!("event {position} is not in canonical form (its bytes were edited)");
+            self.problem("verify.not-canonical", Some(position), None, message);
         }
-        if !self.ids.insert(env.id.clone()) {
+        self.check_private(position, &facts.id, facts.commitment);
+        if !self.ids.insert(facts.id) {
             self.problem(
                 "verify.duplicate-id",
                 Some(position),
                 None,
-                format!("event {position} repeats event id {}", env.id),
+                format!("event {position} repeats an earlier event id"),
             );
         }
-        self.check_private(position, &env);
     }
 
-    fn check_private(&mut self, position: u64, env: &Envelope) {
+    fn check_private(&mut self, position: u64, id: &str, want: Option<String>) {
         let Some(records) = self.commitments.as_mut() else {
             return;
         };
-        let want = env.run().and_then(|r| r.audit_commitment.clone());
-        let have = records.remove(&env.id);
+        let have = records.remove(id);
         let message = match (want, have) {
             (Some(w), Some(h)) if w == h => return,
             (None, None) => return,
@@ -239,7 +280,7 @@ impl<'v> Audit<'v> {
     }
 
     /// Ends the audit.
-    pub(crate) fn finish(mut self) -> VerifyReport {
+    fn finish(mut self) -> VerifyReport {
         let events = self.tree.len();
         let latest = self.checkpoints.keys().next_back().copied();
         match latest {

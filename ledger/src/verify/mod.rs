@@ -22,6 +22,7 @@
 //! that also fixed the stored leaf hash) the first index not vouched for by a
 //! matching checkpoint.
 
+mod checks;
 mod engine;
 mod sources;
 

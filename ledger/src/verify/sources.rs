@@ -38,17 +38,16 @@ pub fn verify_sqlite(path: &Path, verifier: &NoteVerifier) -> Result<VerifyRepor
     let mut audit = Audit::new(verifier, raw);
     audit.with_private_records(private_commitments(&conn)?);
     let mut stmt = conn.prepare("SELECT idx, body, leaf_hash FROM events ORDER BY idx")?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
+    let rows = stmt.query_map([], |row| {
         let body = bytes_of(row.get_ref(1)?);
         let leaf = bytes_of(row.get_ref(2)?).try_into().unwrap_or([0; 32]);
-        audit.feed(Entry {
+        Ok(Entry {
             index: row.get::<_, i64>(0)? as u64,
             body,
             leaf_hash: Some(leaf),
-        });
-    }
-    Ok(audit.finish())
+        })
+    })?;
+    Ok(audit.run(rows)?)
 }
 
 /// A column's bytes whether stored as BLOB or TEXT (a hand edit may change the type).
@@ -86,23 +85,28 @@ pub fn verify_ledger(
             note: c.note,
         })
         .collect();
-    let mut audit = Audit::new(verifier, raw);
+    let audit = Audit::new(verifier, raw);
     let mut from = 0;
-    loop {
-        let page = ledger.events(from, 4096)?;
-        let Some(last) = page.last().map(|e| e.index) else {
-            break;
+    let pages = std::iter::from_fn(move || {
+        let page = match ledger.events(from, 4096) {
+            Ok(p) if p.is_empty() => return None,
+            Ok(p) => p,
+            Err(e) => return Some(vec![Err(e)]),
         };
-        for e in page {
-            audit.feed(Entry {
-                index: e.index,
-                body: e.bytes,
-                leaf_hash: Some(e.leaf_hash),
-            });
-        }
-        from = last + 1;
-    }
-    Ok(audit.finish())
+        from = page.last().map_or(from, |e| e.index + 1);
+        Some(
+            page.into_iter()
+                .map(|e| {
+                    Ok(Entry {
+                        index: e.index,
+                        body: e.bytes,
+                        leaf_hash: Some(e.leaf_hash),
+                    })
+                })
+                .collect(),
+        )
+    });
+    Ok(audit.run(pages.flatten())?)
 }
 
 /// Audits an exported JSON Lines ledger (see [`crate::export`]).
@@ -111,49 +115,62 @@ pub fn verify_export(
     verifier: &NoteVerifier,
 ) -> Result<VerifyReport, VerifyError> {
     let mut checkpoints = Vec::new();
-    let mut audit: Option<Audit<'_>> = None;
-    for (n, line) in reader.lines().enumerate() {
-        let bad = |message: String| VerifyError::Export {
-            line: n as u64 + 1,
-            message,
-        };
-        let line = line.map_err(|e| bad(e.to_string()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<ExportLine>(&line).map_err(|e| bad(e.to_string()))? {
+    let mut lines = reader
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.as_ref().map_or(true, |l| !l.trim().is_empty()));
+    let mut first = None;
+    for (n, line) in lines.by_ref() {
+        match parse_line(n, line)? {
             ExportLine::Header { .. } => {}
-            ExportLine::Checkpoint { size, note } if audit.is_none() => {
-                checkpoints.push(RawCheckpoint {
-                    size,
-                    root: None,
-                    note,
-                })
-            }
-            ExportLine::Checkpoint { .. } => {
-                return Err(bad("checkpoint lines must come before event lines".into()));
-            }
+            ExportLine::Checkpoint { size, note } => checkpoints.push(RawCheckpoint {
+                size,
+                root: None,
+                note,
+            }),
             ExportLine::Event {
                 index,
                 leaf_hash,
                 event,
             } => {
-                let a = audit
-                    .get_or_insert_with(|| Audit::new(verifier, std::mem::take(&mut checkpoints)));
-                let body = crate::canonical::to_vec(&event).map_err(|e| bad(e.to_string()))?;
-                let leaf = hex::decode(&leaf_hash)
-                    .ok()
-                    .and_then(|v| v.try_into().ok())
-                    .unwrap_or([0; 32]);
-                a.feed(Entry {
-                    index,
-                    body,
-                    leaf_hash: Some(leaf),
-                });
+                first = Some(event_entry(index, &leaf_hash, &event));
+                break;
             }
         }
     }
-    Ok(audit
-        .unwrap_or_else(|| Audit::new(verifier, checkpoints))
-        .finish())
+    let audit = Audit::new(verifier, checkpoints);
+    let rest = lines.map(|(n, line)| match parse_line(n, line)? {
+        ExportLine::Event {
+            index,
+            leaf_hash,
+            event,
+        } => Ok(event_entry(index, &leaf_hash, &event)),
+        _ => Err(VerifyError::Export {
+            line: n as u64 + 1,
+            message: "header and checkpoint lines must come before event lines".into(),
+        }),
+    });
+    audit.run(first.map(Ok).into_iter().chain(rest))
+}
+
+fn parse_line(n: usize, line: std::io::Result<String>) -> Result<ExportLine, VerifyError> {
+    let bad = |message: String| VerifyError::Export {
+        line: n as u64 + 1,
+        message,
+    };
+    let line = line.map_err(|e| bad(e.to_string()))?;
+    serde_json::from_str::<ExportLine>(&line).map_err(|e| bad(e.to_string()))
+}
+
+/// The event's exact text is the leaf input: an export carries the canonical bytes verbatim.
+fn event_entry(index: u64, leaf_hash: &str, event: &serde_json::value::RawValue) -> Entry {
+    let leaf = hex::decode(leaf_hash)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .unwrap_or([0; 32]);
+    Entry {
+        index,
+        body: event.get().as_bytes().to_vec(),
+        leaf_hash: Some(leaf),
+    }
 }
