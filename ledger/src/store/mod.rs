@@ -129,7 +129,8 @@ pub trait Ledger: Send + Sync {
     fn events(&self, from: u64, limit: u64) -> Result<Vec<StoredEvent>, LedgerError>;
     /// The latest signed checkpoint.
     fn checkpoint(&self) -> Result<SignedCheckpoint, LedgerError>;
-    /// Every stored checkpoint, oldest first.
+    /// Every stored checkpoint, oldest first, as stored (signatures are not
+    /// re-checked here: [`crate::verify`] does that).
     fn checkpoints(&self) -> Result<Vec<SignedCheckpoint>, LedgerError>;
     /// A receipt for event `index` against the latest checkpoint.
     fn receipt(&self, index: u64) -> Result<Receipt, LedgerError>;

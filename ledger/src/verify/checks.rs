@@ -61,21 +61,18 @@ pub(crate) fn par_map<T: Send, U: Send>(mut items: Vec<T>, f: fn(T) -> U) -> Vec
         return items.into_iter().map(f).collect();
     }
     let per = items.len().div_ceil(threads);
-    let mut parts = Vec::with_capacity(threads);
+    // Split from the back so each part keeps its order; `items` keeps the first part.
+    let mut rest = Vec::with_capacity(threads);
     while items.len() > per {
-        parts.push(items.split_off(items.len() - per));
+        rest.push(items.split_off(items.len() - per));
     }
-    parts.push(items);
-    parts.reverse();
+    rest.reverse();
     std::thread::scope(|s| {
-        let mut handles: Vec<_> = parts.into_iter().map(|p| Some(p)).collect();
-        let first = handles[0].take().unwrap_or_default();
-        let spawned: Vec<_> = handles
+        let spawned: Vec<_> = rest
             .into_iter()
-            .flatten()
             .map(|p| s.spawn(move || p.into_iter().map(f).collect::<Vec<_>>()))
             .collect();
-        let mut out: Vec<U> = first.into_iter().map(f).collect();
+        let mut out: Vec<U> = items.into_iter().map(f).collect();
         for h in spawned {
             out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
         }
