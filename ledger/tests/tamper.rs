@@ -237,3 +237,29 @@ fn a_swapped_private_record_is_caught() {
     assert_eq!((r.ok, r.first_bad_index), (false, Some(1)), "{r:?}");
     assert!(codes(&r).contains(&"verify.private-record"));
 }
+
+#[test]
+fn large_ledgers_are_checked_in_order_across_parallel_chunks() {
+    let t = TempLedger::new();
+    let l = t.open();
+    for start in (0..9000u64).step_by(500) {
+        l.append_all((start..start + 500).map(|i| (run_event(i), None)).collect())
+            .unwrap();
+    }
+    drop(l);
+    let r = audit(&t);
+    assert!(r.ok && r.events == 9000 && r.checkpoints == 19, "{r:?}");
+    // Swap two events on either side of a chunk boundary (4096).
+    t.sql()
+        .execute_batch("UPDATE events SET idx = -1 WHERE idx = 4095; UPDATE events SET idx = 4095 WHERE idx = 8191; UPDATE events SET idx = 8191 WHERE idx = -1;")
+        .unwrap();
+    let r = audit(&t);
+    assert_eq!((r.ok, r.first_bad_index), (false, Some(4095)), "{r:?}");
+    let bad: Vec<_> = r
+        .problems
+        .iter()
+        .filter(|p| p.code == "verify.out-of-order")
+        .filter_map(|p| p.index)
+        .collect();
+    assert_eq!(bad, [4095, 8191]);
+}

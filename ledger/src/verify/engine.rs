@@ -49,7 +49,8 @@ pub(crate) struct Audit {
     problems: Vec<Problem>,
     more: u64,
     bad_checkpoint: Option<u64>,
-    root_failed: bool,
+    /// Size of the first checkpoint whose root did not match.
+    root_failed: Option<u64>,
     last_good: u64,
     verified: Option<(u64, Hash)>,
 }
@@ -66,7 +67,7 @@ impl Audit {
             problems: Vec::new(),
             more: 0,
             bad_checkpoint: None,
-            root_failed: false,
+            root_failed: None,
             last_good: 0,
             verified: None,
         };
@@ -267,14 +268,14 @@ impl Audit {
         };
         let root = self.tree.root();
         if root == want {
-            if !self.root_failed {
+            if self.root_failed.is_none() {
                 self.last_good = size;
                 self.verified = Some((size, root));
             }
             return;
         }
-        if !self.root_failed {
-            self.root_failed = true;
+        if self.root_failed.is_none() {
+            self.root_failed = Some(size);
             self.bad_cp(size, "verify.root-mismatch", format!("the events before index {size} do not hash to the root signed at size {size}; the first event not vouched for is {}", self.last_good));
         }
     }
@@ -297,7 +298,18 @@ impl Audit {
                 format!("{} private records belong to no event", orphans.len()),
             );
         }
-        let root_start = self.root_failed.then_some(self.last_good);
+        // A root mismatch names the first index it cannot vouch for, unless an
+        // event in the unvouched range already failed a check of its own.
+        let explained = |hi: u64| {
+            self.problems
+                .iter()
+                .filter_map(|p| p.index)
+                .any(|i| (self.last_good..hi).contains(&i))
+        };
+        let root_start = self
+            .root_failed
+            .filter(|hi| !explained(*hi))
+            .map(|_| self.last_good);
         let first_bad = self
             .problems
             .iter()
