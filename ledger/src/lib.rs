@@ -13,8 +13,6 @@
 //! No wasmtime and no runtime dependency: buyers and auditors use this crate
 //! alone.
 
-#![deny(missing_docs, unreachable_pub)]
-
 pub mod audit;
 pub mod billing;
 pub mod canonical;

@@ -10,17 +10,17 @@ use sluice_ledger::billing::{PriceSchedule, charge_for};
 use sluice_ledger::event::{DatasetUse, EventData, RunEvent};
 use sluice_ledger::{Envelope, NoteSigner, SqliteLedger};
 
-pub const ORIGIN: &str = "sluice.node/5f1c0e2a";
+pub(crate) const ORIGIN: &str = "sluice.node/5f1c0e2a";
 
-pub fn signer() -> NoteSigner {
+pub(crate) fn signer() -> NoteSigner {
     NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[42; 32])).unwrap()
 }
 
-pub fn dec(s: &str) -> Decimal {
+pub(crate) fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
 }
 
-pub fn prices() -> PriceSchedule {
+pub(crate) fn prices() -> PriceSchedule {
     PriceSchedule {
         currency: "EUR".into(),
         per_run: dec("0.05"),
@@ -31,7 +31,7 @@ pub fn prices() -> PriceSchedule {
     }
 }
 
-pub fn run_data(n: u64, decision: &str) -> RunEvent {
+pub(crate) fn run_data(n: u64, decision: &str) -> RunEvent {
     let released = decision == "released";
     let mut run = RunEvent {
         node_id: "5f1c0e2a".into(),
@@ -80,7 +80,7 @@ pub fn run_data(n: u64, decision: &str) -> RunEvent {
     run
 }
 
-pub fn run_event(n: u64) -> Envelope {
+pub(crate) fn run_event(n: u64) -> Envelope {
     let decision = ["released", "withheld", "denied", "aborted"][(n % 4) as usize];
     let mut e = Envelope::new(
         format!("00000000-0000-4000-8000-{n:012}"),
@@ -92,29 +92,29 @@ pub fn run_event(n: u64) -> Envelope {
     e
 }
 
-pub struct TempLedger {
-    pub dir: tempfile::TempDir,
-    pub path: PathBuf,
+pub(crate) struct TempLedger {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) path: PathBuf,
 }
 
 impl TempLedger {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger.sqlite");
         TempLedger { dir, path }
     }
 
-    pub fn open(&self) -> SqliteLedger {
+    pub(crate) fn open(&self) -> SqliteLedger {
         SqliteLedger::open(&self.path, signer()).unwrap()
     }
 
-    pub fn sql(&self) -> rusqlite::Connection {
+    pub(crate) fn sql(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(&self.path).unwrap()
     }
 }
 
 /// A ledger with `n` events appended one by one (one checkpoint each).
-pub fn ledger_with(n: u64) -> TempLedger {
+pub(crate) fn ledger_with(n: u64) -> TempLedger {
     let t = TempLedger::new();
     let l = t.open();
     for i in 0..n {
