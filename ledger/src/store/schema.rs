@@ -41,6 +41,37 @@ CREATE TABLE IF NOT EXISTS private_records (
 );
 ";
 
+/// Takes the exclusive lock file `<path>.lock`, so that two writers (two
+/// nodes on one data directory) never interleave batches. The operating
+/// system releases it when the process dies, even by SIGKILL. Readers
+/// (`verify`) do not take it.
+pub(crate) fn lock(path: &std::path::Path) -> Result<std::fs::File, LedgerError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&name)
+        .map_err(|e| {
+            LedgerError::Locked(format!(
+                "cannot create {}: {e}",
+                std::path::Path::new(&name).display()
+            ))
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(LedgerError::Locked(format!(
+            "{} is open in another process (is a node already running on this data directory?)",
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(LedgerError::Locked(format!(
+            "cannot lock {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
 /// Opens `path` with the ledger's pragmas.
 pub(crate) fn connect(path: &std::path::Path) -> Result<Connection, LedgerError> {
     let conn = Connection::open(path)?;
