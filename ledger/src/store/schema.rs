@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS events (
     body      BLOB NOT NULL,
     leaf_hash BLOB NOT NULL
 );
+-- Covering index: opening reads every leaf hash without touching the bodies.
+CREATE INDEX IF NOT EXISTS events_leaf_hash ON events (idx, leaf_hash);
 -- One signed checkpoint per committed batch.
 CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER PRIMARY KEY,
