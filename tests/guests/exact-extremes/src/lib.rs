@@ -1,0 +1,44 @@
+//! `exact-extremes`: a trusted signer's module asking host aggregates for
+//! order statistics, each of which is one person's exact value unless
+//! noised.
+//!
+//! Params: `patients` (min, median and max `income` per `region`) or
+//! `sales` (min and max `customer_id` per `day`). Output: `key`, `min`,
+//! `median` (patients only, else null), `max`, one row per released group.
+
+use sluice_guest::*;
+
+/// The analytic.
+pub struct ExactExtremes;
+
+impl Analytic for ExactExtremes {
+    fn run(ctx: &mut Ctx, params: &str) -> Result<Table> {
+        let (dataset, column, key) = match params.trim() {
+            "sales" => ("sales", "customer_id", "day"),
+            _ => ("patients", "income", "region"),
+        };
+        let mut q = ctx
+            .aggregate(dataset)
+            .column(column)
+            .min()
+            .max()
+            .group_by(key);
+        if dataset == "patients" {
+            q = q.quantile(0.5);
+        }
+        let r = q.run()?;
+        let min: Vec<_> = r.values(AggregateFn::Min)?.collect();
+        let max: Vec<_> = r.values(AggregateFn::Max)?.collect();
+        let median: Vec<_> = match r.values(AggregateFn::Quantile(0.5)) {
+            Ok(v) => v.collect(),
+            Err(_) => vec![None; r.len()],
+        };
+        Ok(Table::new()
+            .utf8("key", r.keys(key)?.map(|k| k.map(str::to_owned)))
+            .f64("min", min)
+            .f64("median", median)
+            .f64("max", max))
+    }
+}
+
+export!(ExactExtremes);
