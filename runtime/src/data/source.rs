@@ -4,7 +4,7 @@
 //! Defends the data in error messages: a reader's own error text quotes the
 //! offending cell and often the whole row (values of `none` columns
 //! included), and such a message would reach the guest and could reach the
-//! buyer. [`sanitize`] keeps only the line and column numbers a reader
+//! buyer. [`sanitize`] keeps only the row and column numbers a reader
 //! reports and names the column and its expected type from the schema; the
 //! full text goes to the operator's log.
 
@@ -25,8 +25,9 @@ use crate::error::DataError;
 /// A stream of record batches from one dataset.
 pub type RecordBatches = Box<dyn Iterator<Item = Result<RecordBatch, DataError>> + Send>;
 
+/// A schema-inference error: the CSV reader numbers file lines there.
 fn decode(dataset: &str, e: impl std::fmt::Display) -> DataError {
-    sanitize(dataset, None, &e.to_string())
+    sanitize(dataset, None, "line", &e.to_string())
 }
 
 /// The number right after the first `word` in `text`.
@@ -41,8 +42,15 @@ fn number_after(text: &str, word: &str) -> Option<usize> {
 
 /// A reader error as guests and buyers may see it: where, and what was
 /// expected, never a value. `schema` (the file's, as the reader used it)
-/// names the column a reader gives by index.
-pub(super) fn sanitize(dataset: &str, schema: Option<&Schema>, text: &str) -> DataError {
+/// names the column a reader gives by index; `unit` is what the reader's
+/// numbers count (`row`: data rows from 1, as batch readers report them;
+/// `line`: lines of the file, as schema inference does).
+pub(super) fn sanitize(
+    dataset: &str,
+    schema: Option<&Schema>,
+    unit: &str,
+    text: &str,
+) -> DataError {
     tracing::warn!(dataset, error = text, "dataset read failed");
     let line = number_after(text, "line ");
     let column = number_after(text, "column ")
@@ -59,17 +67,17 @@ pub(super) fn sanitize(dataset: &str, schema: Option<&Schema>, text: &str) -> Da
             if text.contains("parsing value") || text.contains("parsing column") =>
         {
             format!(
-                "line {line}, column `{name}`: a value is not a valid {expected}; fix the file, or declare the column's type in the policy"
+                "{unit} {line}, column `{name}`: a value is not a valid {expected}; fix the file, or declare the column's type in the policy"
             )
         }
-        (Some(line), _) if text.contains("number of fields") => {
-            format!("line {line}: the row has a different number of fields than the header")
+        (Some(line), _) if text.contains(" fields") || text.contains("unequal lengths") => {
+            format!("{unit} {line}: the row has a different number of fields than the header")
         }
         (Some(line), _) if text.contains("UTF-8") => {
-            format!("line {line}: the file holds bytes that are not valid UTF-8")
+            format!("{unit} {line}: the file holds bytes that are not valid UTF-8")
         }
         (Some(line), _) => format!(
-            "line {line}: the file could not be decoded (the operator's log has the reader's message)"
+            "{unit} {line}: the file could not be decoded (the operator's log has the reader's message)"
         ),
         (None, _) => "the file could not be decoded (the operator's log has the reader's message)"
             .to_string(),
@@ -132,8 +140,9 @@ pub(super) fn open_reader(
 ) -> Result<RecordBatches, DataError> {
     let name = dataset.name.clone();
     let schema = dataset.schema.clone();
-    let failed =
-        move |e: &dyn std::fmt::Display| sanitize(&name, Some(schema.as_ref()), &e.to_string());
+    let failed = move |e: &dyn std::fmt::Display| {
+        sanitize(&name, Some(schema.as_ref()), "row", &e.to_string())
+    };
     let name = dataset.name.clone();
     let file = open(&name, &dataset.path)?;
     let batch_rows = batch_rows.max(1);

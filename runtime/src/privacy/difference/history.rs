@@ -154,6 +154,7 @@ impl History {
 
     /// Whether `set` differs from a remembered set by between 1 and `k - 1`
     /// rows. `load` reads a remembered set's bitmap by its store id.
+    #[cfg(test)]
     pub(crate) fn conflicts(
         &mut self,
         set: &RoaringBitmap,
