@@ -32,14 +32,17 @@ use super::noise::{check_epsilon, mechanism};
 /// The noisy counts of the kept groups, by index into the counts given.
 pub type Selected = HashMap<u32, i64>;
 
+/// OpenDP's thresholded discrete Laplace over group index → count.
+type Thresholded = opendp::core::Measurement<
+    MapDomain<AtomDomain<u32>, AtomDomain<i64>>,
+    L0PInfDistance<1, AbsoluteDistance<i64>>,
+    Approximate<MaxDivergence>,
+    HashMap<u32, i64>,
+>;
+
 /// A thresholded Laplace mechanism calibrated for one query.
 pub struct Selection {
-    measurement: opendp::core::Measurement<
-        MapDomain<AtomDomain<u32>, AtomDomain<i64>>,
-        L0PInfDistance<1, AbsoluteDistance<i64>>,
-        Approximate<MaxDivergence>,
-        HashMap<u32, i64>,
-    >,
+    measurement: Thresholded,
     /// Noise scale.
     pub scale: f64,
     /// Noisy counts below this are dropped.
@@ -107,18 +110,7 @@ pub fn calibrate(eps: f64, delta: f64, min_threshold: u64) -> Result<Selection, 
     })
 }
 
-fn build(
-    scale: f64,
-    threshold: i64,
-) -> Result<
-    opendp::core::Measurement<
-        MapDomain<AtomDomain<u32>, AtomDomain<i64>>,
-        L0PInfDistance<1, AbsoluteDistance<i64>>,
-        Approximate<MaxDivergence>,
-        HashMap<u32, i64>,
-    >,
-    PrivacyError,
-> {
+fn build(scale: f64, threshold: i64) -> Result<Thresholded, PrivacyError> {
     make_laplace_threshold(
         MapDomain::new(AtomDomain::<u32>::default(), AtomDomain::<i64>::default()),
         L0PInfDistance(AbsoluteDistance::<i64>::default()),

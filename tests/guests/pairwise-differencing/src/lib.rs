@@ -16,7 +16,10 @@ pub struct PairwiseDifferencing;
 
 type Sums = HashMap<String, (i64, f64)>;
 
-fn sums(r: &AggregateResult) -> Result<Vec<(Vec<Option<String>>, i64, f64)>> {
+/// One released group: its keys, count and income sum.
+type Released = (Vec<Option<String>>, i64, f64);
+
+fn sums(r: &AggregateResult) -> Result<Vec<Released>> {
     let sums: Vec<_> = r.values(AggregateFn::Sum)?.collect();
     Ok(r.groups
         .iter()
