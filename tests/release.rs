@@ -259,6 +259,23 @@ fn exact_minima_maxima_and_quantiles_of_an_aggregate_column_are_refused() {
 }
 
 #[test]
+fn sums_under_two_clamps_cannot_be_differenced_without_privacy() {
+    let p = policy_without_privacy("patients", &[], Trust::SignerOnly);
+    let (_dir, state) = state();
+    let r = run(
+        "exact-extremes",
+        "patients",
+        &p,
+        &["--params", "clamp", "--state-dir", &state],
+    );
+    assert_eq!(r.decision(), "aborted", "{}", r.json);
+    assert_eq!(
+        r.reason(),
+        "the guest returned an error: not-permitted: exact aggregates over dataset `patients` clamp values only to the policy's `bounds` for the column; a narrower clamp is available only under differential privacy"
+    );
+}
+
+#[test]
 fn listed_order_statistics_under_privacy_are_grid_points_not_anyones_value() {
     let listed = policy_with(
         "patients",

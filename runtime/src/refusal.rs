@@ -15,6 +15,7 @@
 
 use sluice_host_api::types::Error as WitError;
 
+use crate::error::DataError;
 use crate::outcome::GuestErrorKind;
 
 /// A refusal the host returns to the guest.
@@ -80,6 +81,21 @@ impl Refusal {
     /// Whether the guest returned exactly this refusal.
     pub fn is(&self, e: &WitError) -> bool {
         kind_of(e) == self.kind && message_of(e) == self.message
+    }
+}
+
+impl From<DataError> for Refusal {
+    /// A dataset that could not be read. Decode errors already name only
+    /// the row, column and type; an I/O error's public text leaves out the
+    /// node's file paths.
+    fn from(e: DataError) -> Self {
+        let refusal = Refusal::invalid(e.to_string());
+        match &e {
+            DataError::Io { dataset, .. } => refusal.public(format!(
+                "dataset {dataset} could not be read; the operator's log has the details"
+            )),
+            _ => refusal,
+        }
     }
 }
 

@@ -111,9 +111,9 @@ pub(super) fn scan(
     let reader = grant
         .dataset
         .read(&projection, batch_rows)
-        .map_err(|e| Refusal::invalid(e.to_string()))?;
+        .map_err(Refusal::from)?;
     for batch in reader {
-        let batch = batch.map_err(|e| Refusal::invalid(e.to_string()))?;
+        let batch = batch.map_err(Refusal::from)?;
         let keys = plan
             .keys
             .iter()

@@ -5,8 +5,10 @@
 //!
 //! Defends against queries shaped to isolate people: functions the column
 //! does not allow (an exact `max` is one person's value), bins the owner did
-//! not list (a bin edge moved by one row), group keys that are not keys, and,
-//! under `[privacy]`, key sets that would reveal who is in the data.
+//! not list (a bin edge moved by one row), clamps the buyer chose on exact
+//! aggregates (two sums clamped just apart give the largest value), group
+//! keys that are not keys, and, under `[privacy]`, key sets that would
+//! reveal who is in the data.
 //! Refusals never echo numbers the guest sent (see [`crate::refusal`]).
 
 use sluice_host_api::aggregates::{AggregateFn, Query};
@@ -108,11 +110,17 @@ pub(super) fn plan(grant: &Grant, tier: Tier, query: &Query) -> Result<Plan, Ref
     for f in &query.functions {
         check_function(grant, tier, f, value.as_ref())?;
     }
-    let clamp = intersect(
-        check_clamp(query)?,
-        value.as_ref().and_then(|v| v.column.rule.bounds),
-    );
+    let bounds = value.as_ref().and_then(|v| v.column.rule.bounds);
+    let clamp = intersect(check_clamp(query)?, bounds);
     let private = grant.policy.privacy.as_ref();
+    if private.is_none() && clamp != bounds {
+        // Sums of one group under two clamps differ by what lies between
+        // them: clamping just under the largest value reveals that value.
+        return Err(Refusal::not_permitted(format!(
+            "exact aggregates over dataset `{}` clamp values only to the policy's `bounds` for the column; a narrower clamp is available only under differential privacy",
+            grant.name()
+        )));
+    }
     let keys = query
         .group_by
         .iter()

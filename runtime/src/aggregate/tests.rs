@@ -174,12 +174,32 @@ fn min_max_and_quantiles_need_the_policy_to_list_them() {
         r.result.groups[0].values,
         [Some(mean), Some(0.0), Some(28.0), Some(14.0)]
     );
-    q.clamp = Some(Bounds {
-        lower: 5.0,
-        upper: 10.0,
-    });
+    // The policy's bounds clamp too: [0, 40] narrowed to [5, 10].
+    listed.policy.columns.get_mut("v").unwrap().bounds = Some((5.0, 10.0));
+    q.clamp = None;
     let r = ask(&listed, &q, &mut stores()).unwrap();
     assert_eq!(r.result.groups[0].values[1..3], [Some(5.0), Some(10.0)]);
+}
+
+#[test]
+fn exact_aggregates_clamp_only_to_the_policy_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = grant(&dir, 1, "");
+    // sum clamped to [0, 40] minus sum clamped to [0, 27] is 28 - 27: the
+    // largest value, exactly. Only the policy's own bounds are accepted.
+    let sum = |lower: f64, upper: f64| {
+        let mut q = query(Some("v"), vec![AggregateFn::Sum], &[]);
+        q.clamp = Some(Bounds { lower, upper });
+        ask(&g, &q, &mut stores())
+    };
+    assert!(sum(0.0, 40.0).is_ok(), "the policy's bounds");
+    assert!(sum(-5.0, 100.0).is_ok(), "wider: narrowed to the bounds");
+    let e = sum(0.0, 27.0).unwrap_err();
+    assert_eq!(e.kind, GuestErrorKind::NotPermitted);
+    assert!(
+        e.message
+            .contains("a narrower clamp is available only under differential privacy")
+    );
 }
 
 #[test]

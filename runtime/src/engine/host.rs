@@ -188,7 +188,7 @@ impl HostState {
         let reader = grant
             .dataset
             .read(&projection, rows as usize)
-            .map_err(|e| Refusal::invalid(e.to_string()))?;
+            .map_err(Refusal::from)?;
         let id = self.next_scan;
         self.next_scan += 1;
         self.scans.insert(
@@ -212,7 +212,7 @@ impl HostState {
         let batch = match batch {
             Ok(b) => b,
             // Data errors name the row, column and type, never a value.
-            Err(e) => return Ok(Err(Refusal::invalid(e.to_string()))),
+            Err(e) => return Ok(Err(Refusal::from(e))),
         };
         for name in &scan.guarded {
             if let Some(array) = batch.column_by_name(name) {

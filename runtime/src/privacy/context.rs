@@ -185,7 +185,10 @@ impl RunPrivacy {
         let refused = store
             .check_and_record(&pair, history, sets)
             .map_err(|e| match e {
-                PrivacyError::HistoryFull { .. } => Refusal::limit_reached(e.to_string()),
+                PrivacyError::HistoryFull { .. } => Refusal::limit_reached(e.to_string()).public(format!(
+                    "the node remembers the most row sets it keeps for this buyer on dataset `{}`, so further exact aggregates over its current snapshot are refused; ask the data owner to enable differential privacy (`[privacy]`)",
+                    pair.dataset
+                )),
                 other => {
                     tracing::warn!(error = %other, "difference-check store failed");
                     Refusal::limit_reached(format!(
