@@ -19,12 +19,12 @@
 //!   in exactly one group), so adding or removing a row changes one group
 //!   only, and by parallel composition noising every group with ε costs ε in
 //!   total, not ε × groups.
-//! - *Which groups appear* is not covered by ε: the guarantee is for the
-//!   values of groups whose keys are released. If the set of keys itself
-//!   depends on the data (groups that exist in the data, or that pass the
-//!   policy's minimum-group-size suppression on the exact count), one row can
-//!   make a group appear or vanish. Full coverage needs a public key set or a
-//!   noisy threshold (OpenDP's `make_noise_threshold`, an (ε, δ) mechanism).
+//! - *Which groups appear* is not covered by these functions: they protect
+//!   the values of groups whose keys are released. Callers use them only
+//!   for public key sets, whose groups are released whatever the data holds
+//!   (suppressing on the *noisy* count is post-processing); data-dependent
+//!   key sets go through [`super::selection`] (OpenDP's thresholded
+//!   mechanism, (ε, δ)) instead.
 //! - *Within one query*: several aggregates over the same rows (say a count
 //!   and a sum) compose sequentially: their epsilons add. The caller splits
 //!   the query's ε across them and charges the buyer's budget once, with the
