@@ -6,6 +6,13 @@
 //! anything about a group of fewer people than the owner allows. The number
 //! of groups a query may build is capped so a near-unique key cannot exhaust
 //! host memory.
+//!
+//! The work is metered ([`Meter`]): rows read, keys built, groups created,
+//! functions computed and values sorted are charged as fuel as the query
+//! runs (the finalisation up front, before it is done), the run's deadline
+//! is checked per batch and per group, and the query's state is reserved
+//! against the run's memory cap before it is allocated: a query whose
+//! groups would not fit is refused with `limit-reached`.
 
 use std::collections::HashMap;
 
@@ -18,6 +25,7 @@ use sluice_host_api::aggregates::{AggregateFn, AggregateResult, Group, Query};
 use sluice_host_api::types::Error;
 
 use crate::data::ColumnType;
+use crate::engine::{Meter, Reservation, schedule};
 use crate::grant::{Grant, VisibleColumn};
 use crate::privacy::NoisyValue;
 
@@ -59,19 +67,85 @@ pub struct Computed {
     /// The noise drawn under differential privacy: the node's private
     /// audit record, never released.
     pub noise: Vec<NoisyValue>,
+    /// Host memory reserved for the result until it is handed over.
+    pub held: Reservation,
 }
 
-/// Runs `query` over `grant`, suppressing groups below the minimum size.
-///
-/// With `dp` (the epsilon this query may spend), counts and sums are noised
-/// by OpenDP and `charge` is called once the query is known to be valid and
-/// before any data is read; if it fails, nothing is computed.
+/// Host bytes one group costs besides its string keys: the map entry and
+/// its key, the running figures, the sorted copy and the released group
+/// with one value per function.
+fn group_bytes(query: &Query) -> u64 {
+    256 + query.group_by.len() as u64 * 64 + query.functions.len() as u64 * 16
+}
+
+/// Host bytes of a group's string key parts (kept, then rendered).
+fn key_text_bytes(key: &[KeyPart]) -> u64 {
+    key.iter()
+        .map(|k| match k {
+            KeyPart::Str(s) => 2 * (s.len() as u64 + 32),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// The refusal of a query whose state would not fit in the run's memory.
+fn too_big(meter: &Meter) -> Error {
+    Error::LimitReached(format!(
+        "the aggregate query's state would exceed this run's memory cap of {} MiB; ask for fewer functions or group by coarser keys",
+        meter.memory().cap() >> 20
+    ))
+}
+
+/// Fuel to finalise `groups`: every function of every group, and the sorts
+/// and passes of quantiles.
+fn finalise_cost(groups: &HashMap<Vec<KeyPart>, Acc>, query: &Query) -> u64 {
+    let functions = query.functions.len() as u64;
+    let quantiles = query
+        .functions
+        .iter()
+        .filter(|f| matches!(f, AggregateFn::Quantile(_)))
+        .count() as u64;
+    let per_group = |acc: &Acc| {
+        let n = acc.values.len() as u64;
+        let sorts = if quantiles > 0 {
+            schedule::sort(n) + (quantiles - 1) * n * schedule::QUANTILE_VALUE
+        } else {
+            0
+        };
+        functions * schedule::GROUP_FUNCTION + sorts
+    };
+    let g = groups.len() as u64;
+    groups
+        .values()
+        .map(per_group)
+        .fold(schedule::sort(g), u64::saturating_add)
+}
+
+/// [`run_metered`] without limits, for computing outside a sandboxed run.
 pub fn run(
     grant: &Grant,
     query: &Query,
     batch_rows: usize,
     dp: Option<f64>,
     charge: impl FnOnce() -> Result<(), Error>,
+) -> Result<Computed, Error> {
+    run_metered(grant, query, batch_rows, dp, charge, &mut Meter::unlimited())
+}
+
+/// Runs `query` over `grant`, suppressing groups below the minimum size.
+///
+/// With `dp` (the epsilon this query may spend), counts and sums are noised
+/// by OpenDP and `charge` is called once the query is known to be valid and
+/// before any data is read; if it fails, nothing is computed. The work is
+/// charged to `meter`; when the meter trips, the error returned here is
+/// superseded by the run's abort.
+pub fn run_metered(
+    grant: &Grant,
+    query: &Query,
+    batch_rows: usize,
+    dp: Option<f64>,
+    charge: impl FnOnce() -> Result<(), Error>,
+    meter: &mut Meter,
 ) -> Result<Computed, Error> {
     let value = query
         .column
@@ -84,7 +158,13 @@ pub fn run(
     if dp.is_some() {
         dp::check(query, clamp)?;
     }
+    let per_group = group_bytes(query);
+    if per_group > meter.memory().headroom() {
+        return Err(too_big(meter));
+    }
     charge()?;
+    meter.charge(schedule::OPEN_READER)?;
+    let mut held = Reservation::empty(meter.memory());
     let mut projection: Vec<usize> = keys.iter().map(|(_, c)| c.index).collect();
     projection.extend(value.map(|v| v.index));
     projection.sort_unstable();
@@ -99,8 +179,12 @@ pub fn run(
         .dataset
         .read(&projection, batch_rows)
         .map_err(internal)?;
+    let read_cost = projection.len() as u64 * schedule::AGGREGATE_VALUE
+        + keys.len() as u64 * schedule::AGGREGATE_KEY;
     for batch in reader {
         let batch = batch.map_err(internal)?;
+        meter.charge(batch.num_rows() as u64 * read_cost)?;
+        let groups_before = groups.len() as u64;
         rows_scanned += batch.num_rows() as u64;
         let key_arrays = keys
             .iter()
@@ -126,7 +210,11 @@ pub fn run(
                         "aggregate query builds more than {MAX_GROUPS} groups; group by a coarser key"
                     )));
                 }
-                None => groups.entry(key).or_default(),
+                None => {
+                    held.grow(per_group + key_text_bytes(&key))
+                        .map_err(|_| too_big(meter))?;
+                    groups.entry(key).or_default()
+                }
             };
             acc.rows += 1;
             if let Some(v) = values
@@ -137,7 +225,13 @@ pub fn run(
                 acc.add(v, wants_values);
             }
         }
+        meter.charge((groups.len() as u64 - groups_before) * schedule::GROUP)?;
+        if wants_values {
+            let kept = values.as_ref().map_or(0, |a| a.len() - a.null_count()) as u64;
+            held.grow(kept * 16).map_err(|_| too_big(meter))?;
+        }
     }
+    meter.charge(finalise_cost(&groups, query))?;
     let (result, noise) = match dp {
         Some(epsilon) => dp::release(
             sorted(groups),
@@ -145,9 +239,10 @@ pub fn run(
             grant.policy.min_group_size,
             epsilon,
             clamp,
+            meter,
         )?,
         None => (
-            release(sorted(groups), query, grant.policy.min_group_size),
+            release(sorted(groups), query, grant.policy.min_group_size, meter)?,
             Vec::new(),
         ),
     };
@@ -155,6 +250,7 @@ pub fn run(
         result,
         rows_scanned,
         noise,
+        held,
     })
 }
 
@@ -208,26 +304,30 @@ fn release(
     sorted: Vec<(Vec<KeyPart>, Acc)>,
     query: &Query,
     min_group_size: u64,
-) -> AggregateResult {
+    meter: &mut Meter,
+) -> Result<AggregateResult, Error> {
     let total = sorted.len() as u64;
     let widths: Vec<Option<f64>> = query.group_by.iter().map(|k| k.bin_width).collect();
     let groups: Vec<Group> = sorted
         .into_iter()
         .filter(|(_, acc)| acc.rows >= min_group_size)
-        .map(|(key, mut acc)| Group {
-            keys: render_keys(&key, &widths),
-            count: acc.rows,
-            values: query
-                .functions
-                .iter()
-                .map(|f| acc.value(f, query.column.is_some()))
-                .collect(),
+        .map(|(key, mut acc)| {
+            meter.check_deadline()?;
+            Ok(Group {
+                keys: render_keys(&key, &widths),
+                count: acc.rows,
+                values: query
+                    .functions
+                    .iter()
+                    .map(|f| acc.value(f, query.column.is_some()))
+                    .collect(),
+            })
         })
-        .collect();
-    AggregateResult {
+        .collect::<Result<_, Error>>()?;
+    Ok(AggregateResult {
         suppressed_groups: total - groups.len() as u64,
         groups,
-    }
+    })
 }
 
 fn render_keys(key: &[KeyPart], widths: &[Option<f64>]) -> Vec<Option<String>> {

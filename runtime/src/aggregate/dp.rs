@@ -17,6 +17,7 @@ use sluice_host_api::aggregates::{AggregateFn, AggregateResult, Group, Query};
 use sluice_host_api::types::Error;
 
 use super::{Acc, KeyPart, fn_name, render_keys};
+use crate::engine::Meter;
 use crate::privacy::{NoisyValue, noisy_count, noisy_sum};
 
 fn needs_sum(query: &Query) -> bool {
@@ -58,6 +59,7 @@ pub(super) fn release(
     min_group_size: u64,
     epsilon: f64,
     clamp: Option<(f64, f64)>,
+    meter: &mut Meter,
 ) -> Result<(AggregateResult, Vec<NoisyValue>), Error> {
     let releases = 1 + u32::from(needs_sum(query));
     let eps = epsilon / f64::from(releases);
@@ -66,6 +68,7 @@ pub(super) fn release(
     let mut groups = Vec::new();
     let mut suppressed = 0u64;
     for (key, acc) in sorted {
+        meter.check_deadline()?;
         let count = noisy_count(acc.rows, eps).map_err(private)?;
         noise.push(count);
         let n = count.value.max(0.0);

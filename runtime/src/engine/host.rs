@@ -5,6 +5,13 @@
 //! only `raw` columns are scanned, only host aggregates touch `aggregate`
 //! columns, and `none` columns are never found. Open scans are capped so a
 //! guest cannot pin unbounded host memory.
+//!
+//! Every call is metered ([`Meter`]): the work a scan or an aggregate does
+//! is charged as fuel by the schedule in [`super::schedule`] as it happens,
+//! long work checks the run's deadline, and the host memory held for the
+//! guest (open readers, scan dictionaries, batches being handed over,
+//! aggregate state, remembered raw values) is reserved against the run's
+//! memory cap before or as it is allocated.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,7 +23,11 @@ use sluice_host_api::types::{self, DatasetInfo, Error};
 use wasmtime::component::{Resource, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::limits::MemoryCap;
+use super::clock::{VirtualClock, VirtualIo};
+use super::limits::{MAX_HOST_RESOURCES, MemoryCap};
+use super::memory::Reservation;
+use super::meter::Meter;
+use super::schedule;
 use crate::aggregate;
 use crate::data::ColumnType;
 use crate::data::{BatchEncoder, RecordBatches};
@@ -55,7 +66,13 @@ struct ActiveScan {
     encoder: BatchEncoder,
     /// Columns whose values the raw-values release rule must remember.
     guarded: Vec<String>,
+    /// Host memory held while the scan is open (reader, dictionaries).
+    held: Reservation,
 }
+
+/// Host memory an open reader holds besides its batches (file buffers,
+/// Parquet metadata and page buffers): reserved for every open scan.
+const OPEN_READER_BYTES: u64 = 1 << 20;
 
 /// The store data of one run.
 pub struct HostState {
@@ -63,6 +80,10 @@ pub struct HostState {
     table: ResourceTable,
     /// The memory cap, consulted by wasmtime on every growth.
     pub cap: MemoryCap,
+    /// Fuel, deadline and host memory of the run.
+    pub meter: Meter,
+    /// The guest's virtual monotonic clock.
+    pub clock: VirtualClock,
     grants: Vec<Grant>,
     tiers: Vec<Tier>,
     limits: Limits,
@@ -83,12 +104,22 @@ pub struct HostState {
 const MAX_ISSUED: usize = 64;
 
 impl HostState {
-    /// State for a run over `grants` under `limits`.
-    pub fn new(wasi: WasiCtx, grants: Vec<Grant>, tiers: Vec<Tier>, limits: Limits) -> Self {
+    /// State for a run over `grants` under `limits`, metered by `meter`.
+    pub fn new(
+        wasi: WasiCtx,
+        grants: Vec<Grant>,
+        tiers: Vec<Tier>,
+        limits: Limits,
+        meter: Meter,
+    ) -> Self {
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_HOST_RESOURCES);
         Self {
             wasi,
-            table: ResourceTable::new(),
-            cap: MemoryCap::new(limits.memory_bytes),
+            table,
+            cap: MemoryCap::new(meter.memory().clone()),
+            meter,
+            clock: VirtualClock::new(limits.wall_ms.saturating_mul(1_000_000)),
             grants,
             tiers,
             limits,
@@ -100,6 +131,21 @@ impl HostState {
             guard: RawValueGuard::default(),
             issued: Vec::new(),
         }
+    }
+
+    /// The virtual clock, its resources and the meter, for WASI's clock and poll.
+    pub(crate) fn virtual_io(&mut self) -> VirtualIo<'_> {
+        VirtualIo {
+            clock: &mut self.clock,
+            table: &mut self.table,
+            meter: &mut self.meter,
+        }
+    }
+
+    /// The WASI context, the resource table and the meter, for the metered
+    /// WASI interfaces.
+    pub(crate) fn lookup_parts(&mut self) -> (&mut WasiCtx, &mut ResourceTable, &mut Meter) {
+        (&mut self.wasi, &mut self.table, &mut self.meter)
     }
 
     /// Remembers an error the host is about to hand the guest.
@@ -129,12 +175,7 @@ impl HostState {
     }
 
     fn grant(&self, dataset: &str) -> Result<(&Grant, Tier), Error> {
-        self.grants
-            .iter()
-            .zip(&self.tiers)
-            .find(|(g, _)| g.name() == dataset)
-            .map(|(g, t)| (g, *t))
-            .ok_or_else(|| Error::NotFound(format!("no dataset `{dataset}` was given to this run")))
+        find_grant(&self.grants, &self.tiers, dataset)
     }
 
     fn open_scan(
@@ -143,6 +184,9 @@ impl HostState {
         columns: Vec<String>,
         batch_rows: u32,
     ) -> Result<u32, Error> {
+        let names: u64 = columns.iter().map(|c| c.len() as u64 + 8).sum();
+        self.meter
+            .charge(schedule::OPEN_READER + schedule::bytes(names + dataset.len() as u64))?;
         if columns.is_empty() {
             return Err(Error::Invalid("a scan needs at least one column".into()));
         }
@@ -181,6 +225,7 @@ impl HostState {
             .dataset
             .read(&projection, rows as usize)
             .map_err(|e| Error::Invalid(e.to_string()))?;
+        let held = self.meter.reserve_or_abort(OPEN_READER_BYTES)?;
         let id = self.next_scan;
         self.next_scan += 1;
         self.scans.insert(
@@ -189,6 +234,7 @@ impl HostState {
                 reader,
                 encoder: BatchEncoder::new(columns),
                 guarded,
+                held,
             },
         );
         Ok(id)
@@ -198,6 +244,7 @@ impl HostState {
         let Some(scan) = self.scans.get_mut(&id) else {
             return Err(wasmtime::format_err!("scanner {id} is not open"));
         };
+        self.meter.charge(schedule::SCAN_BATCH)?;
         let Some(batch) = scan.reader.next() else {
             return Ok(Ok(None));
         };
@@ -205,19 +252,50 @@ impl HostState {
             Ok(b) => b,
             Err(e) => return Ok(Err(Error::Invalid(e.to_string()))),
         };
+        let cells = batch.num_rows() as u64 * batch.num_columns() as u64;
+        self.meter.charge(cells * schedule::SCAN_VALUE)?;
+        let decoded = self
+            .meter
+            .reserve_or_abort(batch.get_array_memory_size() as u64)?;
+        let remembered = self.guard.held_bytes();
         for name in &scan.guarded {
             if let Some(array) = batch.column_by_name(name) {
                 self.guard.observe(array);
             }
         }
+        let grown = self.guard.held_bytes() - remembered;
+        self.meter
+            .memory()
+            .reserve_raw(grown)
+            .map_err(|a| self.meter.trip(a))?;
         let fed = scan
             .encoder
             .encode(&batch)
             .map_err(|e| wasmtime::format_err!("{e}"))?;
+        drop(decoded);
+        self.meter.charge(
+            fed.dictionary_entries * schedule::DICTIONARY_ENTRY + schedule::bytes(fed.bytes),
+        )?;
+        scan.held.grow(fed.dictionary_bytes).map_err(|a| self.meter.trip(a))?;
+        let handed_over = self.meter.reserve_or_abort(fed.bytes)?;
+        self.meter.hold_until_return(handed_over);
         self.counters.rows_fed += u64::from(fed.batch.rows);
         self.counters.bytes_fed += fed.bytes;
         Ok(Ok(Some(fed.batch)))
     }
+}
+
+fn find_grant<'a>(
+    grants: &'a [Grant],
+    tiers: &[Tier],
+    dataset: &str,
+) -> Result<(&'a Grant, Tier), Error> {
+    grants
+        .iter()
+        .zip(tiers)
+        .find(|(g, _)| g.name() == dataset)
+        .map(|(g, t)| (g, *t))
+        .ok_or_else(|| Error::NotFound(format!("no dataset `{dataset}` was given to this run")))
 }
 
 impl WasiView for HostState {
@@ -276,18 +354,33 @@ impl aggregates::Host for HostState {
 
 impl HostState {
     fn answer(&mut self, query: Query) -> wasmtime::Result<Result<AggregateResult, Error>> {
+        let asked = query.functions.len() as u64 * 16
+            + query.group_by.iter().map(|k| k.column.len() as u64 + 16).sum::<u64>()
+            + query.dataset.len() as u64
+            + query.column.as_ref().map_or(0, |c| c.len() as u64);
+        self.meter.charge(schedule::bytes(asked))?;
         if self.counters.aggregate_queries >= MAX_AGGREGATE_QUERIES {
             return Ok(Err(Error::LimitReached(format!(
                 "this run already made {MAX_AGGREGATE_QUERIES} aggregate queries"
             ))));
         }
-        let grant = match self.grant(&query.dataset) {
+        let Self {
+            grants,
+            tiers,
+            meter,
+            budget,
+            buyer,
+            limits,
+            counters,
+            ..
+        } = self;
+        let grant = match find_grant(grants, tiers, &query.dataset) {
             Ok((g, _)) => g,
             Err(e) => return Ok(Err(e)),
         };
         let privacy = grant.policy.privacy.clone();
         let mut charged = 0.0;
-        let charge = || match (&privacy, &self.budget) {
+        let charge = || match (&privacy, &*budget) {
             (None, _) => Ok(()),
             (Some(_), None) => Err(Error::NotPermitted(format!(
                 "dataset `{}` requires differential privacy and this node keeps no privacy budget",
@@ -295,7 +388,7 @@ impl HostState {
             ))),
             (Some(dp), Some(store)) => store
                 .charge(
-                    &self.buyer,
+                    buyer,
                     grant.name(),
                     dp.epsilon_per_query,
                     dp.budget,
@@ -306,18 +399,23 @@ impl HostState {
                 .map_err(|e| Error::LimitReached(e.to_string())),
         };
         let epsilon = privacy.as_ref().map(|p| p.epsilon_per_query);
-        let computed = aggregate::run(
+        let computed = aggregate::run_metered(
             grant,
             &query,
-            self.limits.batch_rows as usize,
+            limits.batch_rows as usize,
             epsilon,
             charge,
+            meter,
         );
-        self.counters.epsilon_spent += charged;
+        counters.epsilon_spent += charged;
+        if let Some(a) = meter.tripped() {
+            return Err(wasmtime::Error::new(a));
+        }
         Ok(computed.map(|c| {
-            self.counters.aggregate_queries += 1;
-            self.counters.groups_suppressed += c.result.suppressed_groups;
-            self.counters.noise.extend(c.noise);
+            counters.aggregate_queries += 1;
+            counters.groups_suppressed += c.result.suppressed_groups;
+            counters.noise.extend(c.noise);
+            meter.hold_until_return(c.held);
             c.result
         }))
     }
