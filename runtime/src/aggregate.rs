@@ -129,7 +129,14 @@ pub fn run(
     dp: Option<f64>,
     charge: impl FnOnce() -> Result<(), Error>,
 ) -> Result<Computed, Error> {
-    run_metered(grant, query, batch_rows, dp, charge, &mut Meter::unlimited())
+    run_metered(
+        grant,
+        query,
+        batch_rows,
+        dp,
+        charge,
+        &mut Meter::unlimited(),
+    )
 }
 
 /// Runs `query` over `grant`, suppressing groups below the minimum size.
@@ -319,8 +326,15 @@ fn release(
                 values: query
                     .functions
                     .iter()
-                    .map(|f| acc.value(f, query.column.is_some()))
-                    .collect(),
+                    .map(|f| {
+                        // A quantile passes over the whole group: check
+                        // the deadline before each one.
+                        if matches!(f, AggregateFn::Quantile(_)) {
+                            meter.check_deadline()?;
+                        }
+                        Ok(acc.value(f, query.column.is_some()))
+                    })
+                    .collect::<Result<_, Error>>()?,
             })
         })
         .collect::<Result<_, Error>>()?;

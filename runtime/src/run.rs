@@ -174,7 +174,10 @@ impl Engine {
             }
             Err(e) => {
                 outcome.reason = Some(compile_refusal(e, limits));
-                outcome.decision = outcome.reason.as_ref().map_or(Decision::Denied, Reason::decision);
+                outcome.decision = outcome
+                    .reason
+                    .as_ref()
+                    .map_or(Decision::Denied, Reason::decision);
                 return;
             }
         };
@@ -245,7 +248,12 @@ fn epoch_ticks(left: Duration) -> u64 {
     (left.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64).saturating_add(1)
 }
 
-fn record_usage(store: &Store<HostState>, limits: &Limits, metered: bool, outcome: &mut RunOutcome) {
+fn record_usage(
+    store: &Store<HostState>,
+    limits: &Limits,
+    metered: bool,
+    outcome: &mut RunOutcome,
+) {
     let state = store.data();
     if metered {
         outcome.usage.fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
@@ -352,7 +360,11 @@ fn host_abort(a: HostAbort, limits: &Limits) -> Abort {
 /// (the meter), then the guest's memory cap, then wasmtime's trap.
 fn classify(e: &wasmtime::Error, store: &Store<HostState>, limits: &Limits) -> Abort {
     let state = store.data();
-    if let Some(a) = state.meter.tripped().or_else(|| e.downcast_ref::<HostAbort>().copied()) {
+    if let Some(a) = state
+        .meter
+        .tripped()
+        .or_else(|| e.downcast_ref::<HostAbort>().copied())
+    {
         return host_abort(a, limits);
     }
     if state.cap.refused.is_some() || is_transfer_refused(e) {

@@ -45,6 +45,12 @@ pub(crate) const GUESTS: &[&str] = &[
     "hidden-column",
     "singleton-groups",
     "sandbox-probe",
+    "sleeper",
+    "poller",
+    "quantile-flood",
+    "wide-aggregate",
+    "tiny-batches",
+    "host-flood",
 ];
 
 /// The fixture, made on first use.

@@ -96,7 +96,11 @@ pub(crate) struct Compiler {
 
 impl Compiler {
     /// A compiler filling `cache`.
-    pub(crate) fn new(cache: Arc<ComponentCache>, max_module_bytes: u64, timeout: Duration) -> Self {
+    pub(crate) fn new(
+        cache: Arc<ComponentCache>,
+        max_module_bytes: u64,
+        timeout: Duration,
+    ) -> Self {
         Self {
             cache,
             slots: Arc::default(),
@@ -143,6 +147,9 @@ impl Compiler {
                 }
             }
         };
+        if Instant::now() >= until {
+            return Err(gave_up());
+        }
         let slot = self.slots.acquire(until).ok_or_else(gave_up)?;
         let (tx, rx) = mpsc::sync_channel(1);
         let (engine, cache, bytes, timeout) = (

@@ -107,19 +107,14 @@ fn lifted_bytes(table: &WitTable) -> u64 {
         };
         values + heap(c.name.len())
     };
-    heap(table.columns.len() * size_of::<WitColumn>()) + table.columns.iter().map(column).sum::<u64>()
+    heap(table.columns.len() * size_of::<WitColumn>())
+        + table.columns.iter().map(column).sum::<u64>()
 }
 
-/// Host bytes the converted table occupies (JSON values).
+/// Host bytes converting the table adds: one JSON value per cell (strings
+/// move into their values, they are not copied) and each column's header.
 fn converted_bytes(table: &WitTable) -> u64 {
-    let column = |c: &WitColumn| {
-        let n = len(&c.values);
-        let text = match &c.values {
-            ColumnValues::Utf8(v) => strings(v),
-            _ => 0,
-        };
-        heap(n * size_of::<serde_json::Value>()) + text + heap(c.name.len()) + 64
-    };
+    let column = |c: &WitColumn| heap(len(&c.values) * size_of::<serde_json::Value>()) + 64;
     table.columns.iter().map(column).sum()
 }
 

@@ -276,7 +276,9 @@ impl HostState {
         self.meter.charge(
             fed.dictionary_entries * schedule::DICTIONARY_ENTRY + schedule::bytes(fed.bytes),
         )?;
-        scan.held.grow(fed.dictionary_bytes).map_err(|a| self.meter.trip(a))?;
+        scan.held
+            .grow(fed.dictionary_bytes)
+            .map_err(|a| self.meter.trip(a))?;
         let handed_over = self.meter.reserve_or_abort(fed.bytes)?;
         self.meter.hold_until_return(handed_over);
         self.counters.rows_fed += u64::from(fed.batch.rows);
@@ -355,7 +357,11 @@ impl aggregates::Host for HostState {
 impl HostState {
     fn answer(&mut self, query: Query) -> wasmtime::Result<Result<AggregateResult, Error>> {
         let asked = query.functions.len() as u64 * 16
-            + query.group_by.iter().map(|k| k.column.len() as u64 + 16).sum::<u64>()
+            + query
+                .group_by
+                .iter()
+                .map(|k| k.column.len() as u64 + 16)
+                .sum::<u64>()
             + query.dataset.len() as u64
             + query.column.as_ref().map_or(0, |c| c.len() as u64);
         self.meter.charge(schedule::bytes(asked))?;

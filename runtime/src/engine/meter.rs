@@ -185,9 +185,7 @@ impl Meter {
     /// the meter trips with [`HostAbort::Memory`] (the run is aborted).
     /// Use [`MemoryAccount::reserve`] directly to refuse without aborting.
     pub fn reserve_or_abort(&mut self, bytes: u64) -> Result<Reservation, HostAbort> {
-        self.memory
-            .reserve(bytes)
-            .map_err(|a| self.trip(a))
+        self.memory.reserve(bytes).map_err(|a| self.trip(a))
     }
 
     /// Keeps `reservation` until the current host call has returned (its
@@ -310,8 +308,10 @@ pub(crate) fn call_hook(
 /// private error type for this, so it is recognised by its text; the test
 /// `oversized_transfers_are_memory_aborts` pins the behaviour.
 pub(crate) fn is_transfer_refused(e: &wasmtime::Error) -> bool {
-    e.chain()
-        .any(|c| c.to_string().contains("fuel allocated for hostcalls has been exhausted"))
+    e.chain().any(|c| {
+        c.to_string()
+            .contains("fuel allocated for hostcalls has been exhausted")
+    })
 }
 
 #[cfg(test)]
@@ -342,7 +342,11 @@ mod tests {
         assert_eq!(m.charge(1), Err(HostAbort::Fuel));
         assert_eq!(m.check_deadline(), Err(HostAbort::Fuel));
         assert_eq!(m.tripped(), Some(HostAbort::Fuel));
-        assert_eq!(m.host_fuel(), schedule::HOST_CALL + 500, "never more than the budget");
+        assert_eq!(
+            m.host_fuel(),
+            schedule::HOST_CALL + 500,
+            "never more than the budget"
+        );
         assert_eq!(m.settle(schedule::HOST_CALL + 500), 0);
     }
 
@@ -351,7 +355,11 @@ mod tests {
         let mut m = Meter::new(MemoryAccount::new(1 << 20), Instant::now(), true);
         m.available = 1_000_000;
         assert_eq!(m.charge(1), Err(HostAbort::WallClock));
-        assert_eq!(m.trip(HostAbort::Fuel), HostAbort::WallClock, "the first cause wins");
+        assert_eq!(
+            m.trip(HostAbort::Fuel),
+            HostAbort::WallClock,
+            "the first cause wins"
+        );
     }
 
     #[test]
@@ -370,7 +378,11 @@ mod tests {
         m.leave_host().unwrap();
         assert_eq!(m.host_fuel(), schedule::HOST_CALL + schedule::bytes(4096));
         m.leave_host().unwrap();
-        assert_eq!(m.host_fuel(), schedule::HOST_CALL + schedule::bytes(4096), "charged once");
+        assert_eq!(
+            m.host_fuel(),
+            schedule::HOST_CALL + schedule::bytes(4096),
+            "charged once"
+        );
     }
 
     #[test]

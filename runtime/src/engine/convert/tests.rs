@@ -20,8 +20,7 @@ fn values() -> impl Strategy<Value = ColumnValues> {
         .prop_map(ColumnValues::Float64),
         proptest::collection::vec(proptest::option::of(any::<bool>()), n.clone())
             .prop_map(ColumnValues::Boolean),
-        proptest::collection::vec(proptest::option::of(".{0,8}"), n)
-            .prop_map(ColumnValues::Utf8),
+        proptest::collection::vec(proptest::option::of(".{0,8}"), n).prop_map(ColumnValues::Utf8),
     ]
 }
 
@@ -95,7 +94,9 @@ fn a_table_within_the_caps_is_converted_and_charged() {
     let mut meter = Meter::unlimited();
     let t = utf8("a", 100, "0123456789");
     let expected = OutputTable::from(t.clone()).canonical_bytes();
-    let c = convert(t, &limits(1000, 10_000), &mut meter).unwrap().unwrap();
+    let c = convert(t, &limits(1000, 10_000), &mut meter)
+        .unwrap()
+        .unwrap();
     assert_eq!(c.bytes, expected);
     assert_eq!(
         meter.host_fuel(),
