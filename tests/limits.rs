@@ -145,6 +145,7 @@ fn host_work_is_charged_the_same_fuel_every_time() {
         assert_eq!(a.decision(), "released", "{guest}: {}", a.stdout);
         assert!(a.usage("host_fuel") > 0, "{guest}");
         assert_eq!(a.usage("host_fuel"), b.usage("host_fuel"), "{guest}");
+        assert!(a.usage("host_fuel") < a.usage("fuel_consumed"), "{guest}");
         assert_eq!(
             a.usage("fuel_consumed"),
             b.usage("fuel_consumed"),
@@ -177,6 +178,12 @@ fn cheap_wasi_calls_that_make_the_host_work_are_charged() {
     for mode in ["random", "log", "lookup"] {
         let (r, took) = timed("host-flood", "patients", &[("fuel", "200_000_000")], mode);
         assert_eq!(r.outcome_code(), "aborted.fuel", "{mode}: {}", r.stdout);
+        assert!(
+            r.usage("host_fuel") <= r.usage("fuel_consumed"),
+            "{mode}: {} > {}",
+            r.usage("host_fuel"),
+            r.usage("fuel_consumed")
+        );
         assert!(
             r.usage("host_fuel") * 2 > r.usage("fuel_consumed"),
             "{mode}: host work is most of the bill: {} of {}",

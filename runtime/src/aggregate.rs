@@ -186,8 +186,9 @@ pub fn run_metered(
         .dataset
         .read(&projection, batch_rows)
         .map_err(internal)?;
-    let read_cost = projection.len() as u64 * schedule::AGGREGATE_VALUE
-        + keys.len() as u64 * schedule::AGGREGATE_KEY;
+    let read_cost = schedule::AGGREGATE_ROW
+        + keys.len() as u64 * schedule::AGGREGATE_KEY
+        + u64::from(value.is_some()) * schedule::AGGREGATE_VALUE;
     for batch in reader {
         let batch = batch.map_err(internal)?;
         meter.charge(batch.num_rows() as u64 * read_cost)?;

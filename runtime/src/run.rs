@@ -183,10 +183,14 @@ impl Engine {
         };
         let memory = MemoryAccount::new(limits.memory_bytes);
         let meter = Meter::new(memory.clone(), deadline, self.meter_fuel);
-        let io = meter.io_bytes();
-        let log = RunLog::new(limits.log_bytes as usize, Some(memory.clone()), io.clone());
+        let work = meter.wasi_work();
+        let log = RunLog::new(
+            limits.log_bytes as usize,
+            Some(memory.clone()),
+            work.clone(),
+        );
         let state = HostState::new(
-            sandbox_ctx(outcome.seed, &log, &io),
+            sandbox_ctx(outcome.seed, &log, &work),
             request.grants,
             admitted.tiers,
             limits.clone(),
@@ -238,7 +242,7 @@ impl Engine {
             }
             Err(e) => abort(outcome, classify(&e, &store, limits)),
         }
-        record_usage(&store, limits, self.meter_fuel, outcome);
+        record_usage(&mut store, limits, self.meter_fuel, outcome);
     }
 }
 

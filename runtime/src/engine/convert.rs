@@ -23,16 +23,17 @@ use crate::output::OutputTable;
 use crate::policy::Limits;
 
 /// A table that passed the size caps, converted, with its canonical bytes.
-pub(crate) struct Converted {
+pub struct Converted {
     /// The table in the host's form.
-    pub(crate) table: OutputTable,
+    pub table: OutputTable,
     /// Its canonical encoding.
-    pub(crate) bytes: Vec<u8>,
+    pub bytes: Vec<u8>,
 }
 
 /// Checks `table` against the row and byte caps and converts it, or names
-/// the rule it breaks. `Err` means the run must stop (memory, fuel, time).
-pub(crate) fn convert(
+/// the rule it breaks, charging the work to `meter` and reserving the
+/// memory it takes. `Err` means the run must stop (memory, fuel, time).
+pub fn convert(
     table: WitTable,
     limits: &Limits,
     meter: &mut Meter,
@@ -49,7 +50,18 @@ pub(crate) fn convert(
         }));
     }
     let values = (rows as u64).saturating_mul(table.columns.len() as u64);
-    meter.charge(values.saturating_mul(schedule::OUTPUT_VALUE))?;
+    let strings: u64 = table
+        .columns
+        .iter()
+        .map(|c| match &c.values {
+            ColumnValues::Utf8(v) => v.iter().flatten().count() as u64,
+            _ => 0,
+        })
+        .sum();
+    meter.charge(
+        values.saturating_mul(schedule::OUTPUT_VALUE)
+            + strings.saturating_mul(schedule::OUTPUT_STRING),
+    )?;
     let Some(size) = canonical_size(&table, limits.output_bytes) else {
         return Ok(Err(Withholding::OutputBytes {
             limit: limits.output_bytes,

@@ -135,6 +135,7 @@ impl HostState {
 
     /// The virtual clock, its resources and the meter, for WASI's clock and poll.
     pub(crate) fn virtual_io(&mut self) -> VirtualIo<'_> {
+        self.meter.mark_import();
         VirtualIo {
             clock: &mut self.clock,
             table: &mut self.table,
@@ -145,6 +146,7 @@ impl HostState {
     /// The WASI context, the resource table and the meter, for the metered
     /// WASI interfaces.
     pub(crate) fn lookup_parts(&mut self) -> (&mut WasiCtx, &mut ResourceTable, &mut Meter) {
+        self.meter.mark_import();
         (&mut self.wasi, &mut self.table, &mut self.meter)
     }
 
@@ -300,8 +302,11 @@ fn find_grant<'a>(
         .ok_or_else(|| Error::NotFound(format!("no dataset `{dataset}` was given to this run")))
 }
 
+/// Every WASI import reaches the host state through here, which is how the
+/// meter knows an import (not a libcall) is running.
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        self.meter.mark_import();
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,

@@ -49,7 +49,10 @@ fn table(s: &mut HostState) -> &mut ResourceTable {
 /// Adds every guest import to `linker`.
 pub(super) fn add_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     add_wasi(linker)?;
-    sluice_host_api::Analytic::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)
+    sluice_host_api::Analytic::add_to_linker::<_, HasSelf<HostState>>(linker, |s| {
+        s.meter.mark_import();
+        s
+    })
 }
 
 fn add_wasi(l: &mut Linker<HostState>) -> wasmtime::Result<()> {

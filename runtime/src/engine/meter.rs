@@ -13,12 +13,18 @@
 //! remaining fuel as the budget of this host call and charges the fixed
 //! cost of a call; host code then calls [`Meter::charge`] as it works,
 //! which fails with [`HostAbort::Fuel`] once the budget is spent (and with
-//! [`HostAbort::WallClock`] once the run's deadline has passed). Returning to
-//! the guest (or calling into it, e.g. `cabi_realloc` while results are
-//! lowered), the charges are subtracted from the store's fuel. A tripped
-//! meter turns the host call into a trap carrying the [`HostAbort`], which
-//! `run.rs` maps to `aborted.fuel`, `aborted.wall-clock` or `aborted.memory`,
-//! whatever the host function itself returned.
+//! [`HostAbort::WallClock`] once the run's deadline has passed). The charges
+//! are subtracted from the store's fuel where compiled wasm reloads its fuel
+//! counter: when the host calls into wasm (the export, `cabi_realloc` while
+//! results are lowered) and when a component import returns. wasmtime's own
+//! libcalls (`memory.grow` and the like) also pass through the hook, but
+//! wasm does not reload fuel after them, so their charges are carried to
+//! the next such point rather than lost. The meter tells imports from
+//! libcalls by the store-data accessor every import calls
+//! ([`Meter::mark_import`]). A tripped meter turns the host call into a
+//! trap carrying the [`HostAbort`], which `run.rs` maps to `aborted.fuel`,
+//! `aborted.wall-clock` or `aborted.memory`, whatever the host function
+//! itself returned.
 //!
 //! The meter also sets wasmtime's per-call transfer budget ("hostcall fuel",
 //! the bytes a guest may make the host lift out of its memory in one call)
@@ -58,21 +64,27 @@ impl From<HostAbort> for GuestError {
     }
 }
 
+/// Host fuel charged between two readings of the clock by [`Meter::charge`]
+/// (about a millisecond of host work): reading the clock costs as much as
+/// a small host call, so cheap calls do not read it at all.
+const DEADLINE_CHECK_UNITS: u64 = 5_000_000;
+
 /// Smallest transfer budget (bytes a guest may pass to the host in one
 /// call), whatever the free memory: part of the stated fixed overhead.
 pub const MIN_TRANSFER_BYTES: u64 = 64 << 10;
 /// wasmtime's own default transfer budget, the largest the meter allows.
 pub const MAX_TRANSFER_BYTES: u64 = 128 << 20;
 
-/// Counts bytes the WASI implementation moves for the guest (run-log
-/// writes, random bytes), so the call hook can charge them.
+/// Fuel units of work the WASI implementation did for the guest (run-log
+/// writes, random numbers), counted where the work happens and charged by
+/// the call hook when the call returns.
 #[derive(Debug, Clone, Default)]
-pub struct IoBytes(Arc<AtomicU64>);
+pub struct WasiWork(Arc<AtomicU64>);
 
-impl IoBytes {
-    /// Adds `n` bytes.
-    pub fn add(&self, n: u64) {
-        self.0.fetch_add(n, Ordering::Relaxed);
+impl WasiWork {
+    /// Adds `units` of fuel.
+    pub fn add(&self, units: u64) {
+        self.0.fetch_add(units, Ordering::Relaxed);
     }
 
     fn get(&self) -> u64 {
@@ -89,6 +101,8 @@ pub struct Meter {
     pending: u64,
     /// All host fuel charged in this run.
     host_fuel: u64,
+    /// Host fuel charged since the clock was last read.
+    unchecked: u64,
     deadline: Instant,
     tripped: Option<HostAbort>,
     memory: Arc<MemoryAccount>,
@@ -97,8 +111,11 @@ pub struct Meter {
     call_scoped: Option<Reservation>,
     /// Guest calls in progress (the export, plus `cabi_realloc` during lowering).
     wasm_depth: u32,
-    io: IoBytes,
-    io_charged: u64,
+    /// Host calls in progress, innermost last: whether each is a component
+    /// import (`true`) or a wasmtime libcall.
+    frames: Vec<bool>,
+    wasi: WasiWork,
+    wasi_charged: u64,
 }
 
 impl Meter {
@@ -110,13 +127,15 @@ impl Meter {
             available: u64::MAX,
             pending: 0,
             host_fuel: 0,
+            unchecked: 0,
             deadline,
             tripped: None,
             memory,
             call_scoped: None,
             wasm_depth: 0,
-            io: IoBytes::default(),
-            io_charged: 0,
+            frames: Vec::new(),
+            wasi: WasiWork::default(),
+            wasi_charged: 0,
         }
     }
 
@@ -127,8 +146,9 @@ impl Meter {
     }
 
     /// Charges `units` of host fuel. Fails (and trips the meter) once the
-    /// run's fuel is spent or its deadline has passed; every later charge
-    /// fails too.
+    /// run's fuel is spent or, checked at least every
+    /// [`DEADLINE_CHECK_UNITS`] charged, its deadline has passed; every
+    /// later charge fails too.
     pub fn charge(&mut self, units: u64) -> Result<(), HostAbort> {
         if let Some(a) = self.tripped {
             return Err(a);
@@ -141,7 +161,11 @@ impl Meter {
         }
         self.pending = self.pending.saturating_add(units);
         self.host_fuel = self.host_fuel.saturating_add(units);
-        self.check_deadline()
+        self.unchecked = self.unchecked.saturating_add(units);
+        if self.unchecked >= DEADLINE_CHECK_UNITS {
+            return self.check_deadline();
+        }
+        Ok(())
     }
 
     /// Fails (and trips the meter) once the run's deadline has passed.
@@ -149,6 +173,7 @@ impl Meter {
         if let Some(a) = self.tripped {
             return Err(a);
         }
+        self.unchecked = 0;
         if Instant::now() >= self.deadline {
             return Err(self.trip(HostAbort::WallClock));
         }
@@ -197,9 +222,9 @@ impl Meter {
         }
     }
 
-    /// The counter WASI byte traffic is added to.
-    pub fn io_bytes(&self) -> IoBytes {
-        self.io.clone()
+    /// The counter WASI work is added to.
+    pub fn wasi_work(&self) -> WasiWork {
+        self.wasi.clone()
     }
 
     /// Bytes a guest may make the host lift in one transfer: two fifths of
@@ -210,21 +235,32 @@ impl Meter {
         usize::try_from(budget).unwrap_or(usize::MAX)
     }
 
-    /// Entering the host: the guest's fuel is this call's budget.
+    /// Records that the current host call is a component import (called
+    /// by the accessor through which every import reaches the host state).
+    pub(crate) fn mark_import(&mut self) {
+        if let Some(f) = self.frames.last_mut() {
+            *f = true;
+        }
+    }
+
+    /// Entering the host: the guest's fuel (less what is still owed) is
+    /// this call's budget.
     fn enter_host(&mut self, fuel: Option<u64>) -> Result<(), HostAbort> {
         self.available = fuel.unwrap_or(u64::MAX);
-        self.pending = 0;
+        self.frames.push(false);
         self.charge(schedule::HOST_CALL)
     }
 
-    /// Leaving the host: charges the WASI bytes moved, and drops memory held
-    /// for the call's results.
-    fn leave_host(&mut self) -> Result<(), HostAbort> {
+    /// Leaving the host: charges the WASI work done and drops memory held
+    /// for the call's results. Returns whether the call was an import (so
+    /// the charges can be settled now).
+    fn leave_host(&mut self) -> (Result<(), HostAbort>, bool) {
         self.call_scoped = None;
-        let io = self.io.get();
-        let moved = io - self.io_charged;
-        self.io_charged = io;
-        self.charge(schedule::bytes(moved))
+        let done = self.wasi.get();
+        let work = done - self.wasi_charged;
+        self.wasi_charged = done;
+        let import = self.frames.pop().unwrap_or(true);
+        (self.charge(work), import)
     }
 
     /// The fuel the store should have now; clears the pending charges.
@@ -271,12 +307,11 @@ pub(crate) fn call_hook(
             entered.map_err(stop)
         }
         CallHook::ReturningFromHost => {
-            let left = store.data_mut().meter.leave_host();
-            settle(&mut store)?;
+            let (left, import) = store.data_mut().meter.leave_host();
+            if import {
+                settle(&mut store)?;
+            }
             if let Some(a) = store.data().meter.tripped() {
-                if a == HostAbort::Fuel {
-                    let _ = store.set_fuel(0);
-                }
                 return Err(stop(a));
             }
             left.map_err(stop)
@@ -291,7 +326,6 @@ pub(crate) fn call_hook(
             let meter = &mut store.data_mut().meter;
             meter.wasm_depth = meter.wasm_depth.saturating_sub(1);
             meter.available = fuel.unwrap_or(u64::MAX);
-            meter.pending = 0;
             // The export returned: its result is lifted next, under the
             // transfer budget of the memory left now.
             if meter.wasm_depth == 0 {
@@ -353,8 +387,13 @@ mod tests {
     #[test]
     fn a_passed_deadline_trips_the_wall_clock() {
         let mut m = Meter::new(MemoryAccount::new(1 << 20), Instant::now(), true);
-        m.available = 1_000_000;
-        assert_eq!(m.charge(1), Err(HostAbort::WallClock));
+        m.available = u64::MAX;
+        m.charge(1).unwrap();
+        assert_eq!(
+            m.charge(DEADLINE_CHECK_UNITS),
+            Err(HostAbort::WallClock),
+            "long work reads the clock"
+        );
         assert_eq!(
             m.trip(HostAbort::Fuel),
             HostAbort::WallClock,
@@ -372,17 +411,13 @@ mod tests {
     }
 
     #[test]
-    fn io_bytes_are_charged_on_return() {
+    fn wasi_work_is_charged_on_return() {
         let mut m = meter(1_000_000);
-        m.io_bytes().add(4096);
-        m.leave_host().unwrap();
-        assert_eq!(m.host_fuel(), schedule::HOST_CALL + schedule::bytes(4096));
-        m.leave_host().unwrap();
-        assert_eq!(
-            m.host_fuel(),
-            schedule::HOST_CALL + schedule::bytes(4096),
-            "charged once"
-        );
+        m.wasi_work().add(4096);
+        m.leave_host().0.unwrap();
+        assert_eq!(m.host_fuel(), schedule::HOST_CALL + 4096);
+        m.leave_host().0.unwrap();
+        assert_eq!(m.host_fuel(), schedule::HOST_CALL + 4096, "charged once");
     }
 
     #[test]
@@ -393,7 +428,7 @@ mod tests {
         let r = m.memory().reserve(24).unwrap();
         m.hold_until_return(r);
         assert_eq!(m.memory().host_used(), 1024);
-        m.leave_host().unwrap();
+        m.leave_host().0.unwrap();
         assert_eq!(m.memory().host_used(), 0);
     }
 

@@ -39,13 +39,13 @@ pub use compile::MAX_COMPILES;
 pub use host::{FeedCounters, HostState, MAX_AGGREGATE_QUERIES};
 pub use limits::MemoryCap;
 pub use memory::{MemoryAccount, Reservation};
-pub use meter::{HostAbort, IoBytes, MAX_TRANSFER_BYTES, MIN_TRANSFER_BYTES, Meter};
+pub use meter::{HostAbort, MAX_TRANSFER_BYTES, MIN_TRANSFER_BYTES, Meter, WasiWork};
 pub use wasi::{FIXED_WALL_CLOCK_SECS, RunLog, sandbox_ctx};
 
 use crate::error::EngineError;
 use cache::ComponentCache;
 pub(crate) use compile::{CompileError, Compiler};
-pub(crate) use convert::{Converted, convert};
+pub use convert::{Converted, convert};
 pub(crate) use meter::{call_hook, is_transfer_refused, settle};
 use ticker::EpochTicker;
 

@@ -17,39 +17,46 @@ pub const VERSION: u32 = 1;
 
 /// Every call from the guest into the host (Sluice interfaces, WASI, and
 /// wasmtime's own libcalls such as `memory.grow`).
-pub const HOST_CALL: u64 = 150;
-/// Bytes per unit for bytes copied between host and guest or produced for
-/// the guest (scan batches, run-log writes, random bytes, output JSON).
-pub const BYTES_PER_UNIT: u64 = 4;
+pub const HOST_CALL: u64 = 1_500;
+/// Each byte copied between host and guest or produced for the guest (scan
+/// batches, run-log writes, name-lookup arguments, output JSON).
+pub const BYTE: u64 = 1;
+/// Each random word (up to 8 bytes) the guest draws through `wasi:random`.
+pub const RANDOM_WORD: u64 = 60;
 /// Opening a scan or an aggregate's reader (file open, Parquet footer or
 /// CSV header).
-pub const OPEN_READER: u64 = 200_000;
+pub const OPEN_READER: u64 = 500_000;
 /// Each value (row × column) a scan decodes and encodes into a batch.
-pub const SCAN_VALUE: u64 = 6;
+pub const SCAN_VALUE: u64 = 60;
 /// Each scan batch (decoder and encoder set-up, result lowering).
-pub const SCAN_BATCH: u64 = 5_000;
+pub const SCAN_BATCH: u64 = 40_000;
 /// Each dictionary entry a scan re-maps to its scan-wide code (per batch
 /// whose dictionary changed).
-pub const DICTIONARY_ENTRY: u64 = 80;
-/// Each row an aggregate reads, per column it reads (keys and value).
-pub const AGGREGATE_VALUE: u64 = 20;
+pub const DICTIONARY_ENTRY: u64 = 300;
+/// Each row an aggregate reads.
+pub const AGGREGATE_ROW: u64 = 200;
+/// Each row an aggregate reads, for its value column.
+pub const AGGREGATE_VALUE: u64 = 250;
 /// Each row an aggregate groups, per group key (building and hashing the key).
-pub const AGGREGATE_KEY: u64 = 60;
+pub const AGGREGATE_KEY: u64 = 1_000;
 /// Each group an aggregate creates.
-pub const GROUP: u64 = 400;
+pub const GROUP: u64 = 2_000;
 /// Each function computed for each group (result built and lowered).
-pub const GROUP_FUNCTION: u64 = 30;
+pub const GROUP_FUNCTION: u64 = 900;
 /// Each value a quantile sorts, per doubling of the group's size
 /// (`n · ⌈log2 n⌉` for the first quantile of a group).
-pub const SORT_VALUE: u64 = 4;
+pub const SORT_VALUE: u64 = 20;
 /// Each value every further quantile of an already-sorted group passes over.
-pub const QUANTILE_VALUE: u64 = 2;
-/// Each value of the returned table converted for release.
-pub const OUTPUT_VALUE: u64 = 60;
+pub const QUANTILE_VALUE: u64 = 10;
+/// Each value of the returned table lifted and converted for release.
+pub const OUTPUT_VALUE: u64 = 700;
+/// Each string value of the returned table, on top of [`OUTPUT_VALUE`]
+/// (allocated when lifted, escaped when encoded, freed).
+pub const OUTPUT_STRING: u64 = 900;
 
-/// Units for `n` bytes, rounded up.
+/// Units for `n` bytes.
 pub const fn bytes(n: u64) -> u64 {
-    n.div_ceil(BYTES_PER_UNIT)
+    n.saturating_mul(BYTE)
 }
 
 /// Units to sort `n` values once.
@@ -73,9 +80,8 @@ mod tests {
     }
 
     #[test]
-    fn bytes_round_up() {
-        assert_eq!(bytes(0), 0);
-        assert_eq!(bytes(1), 1);
-        assert_eq!(bytes(BYTES_PER_UNIT + 1), 2);
+    fn bytes_saturate() {
+        assert_eq!(bytes(3), 3 * BYTE);
+        assert_eq!(bytes(u64::MAX), u64::MAX);
     }
 }

@@ -8,10 +8,10 @@
 //! a seed the host picks and records, so a replay sees the same bytes.
 //!
 //! Host work and memory spent here are counted for the run: every byte the
-//! guest writes to the log or draws as randomness is charged as fuel
-//! ([`IoBytes`]), and the log's buffer is reserved against the memory cap as
-//! it grows (writes that would not fit are dropped, like writes past the
-//! log's own cap).
+//! guest writes to the log and every random word it draws is charged as
+//! fuel ([`WasiWork`]), and the log's buffer is reserved against the memory
+//! cap as it grows (writes that would not fit are dropped, like writes past
+//! the log's own cap).
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -27,7 +27,8 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxBuilder};
 
 use super::memory::MemoryAccount;
-use super::meter::IoBytes;
+use super::meter::WasiWork;
+use super::schedule;
 
 /// Most bytes one `get-random-bytes` call may ask for.
 const MAX_RANDOM_BYTES: u64 = 64 << 10;
@@ -46,26 +47,27 @@ impl HostWallClock for FrozenWallClock {
     }
 }
 
-/// A seeded generator that counts the bytes it produces, so the guest is
+/// A seeded generator that counts the words it produces, so the guest is
 /// charged for the randomness it draws.
 struct CountingRng {
     inner: StdRng,
-    io: IoBytes,
+    work: WasiWork,
 }
 
 impl TryRng for CountingRng {
     type Error = Infallible;
 
     fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        self.io.add(4);
+        self.work.add(schedule::RANDOM_WORD);
         Ok(self.inner.next_u32())
     }
     fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        self.io.add(8);
+        self.work.add(schedule::RANDOM_WORD);
         Ok(self.inner.next_u64())
     }
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-        self.io.add(dst.len() as u64);
+        self.work
+            .add((dst.len() as u64).div_ceil(8) * schedule::RANDOM_WORD);
         self.inner.fill_bytes(dst);
         Ok(())
     }
@@ -84,20 +86,20 @@ struct LogBuffer {
     cap: usize,
     written: u64,
     memory: Option<Arc<MemoryAccount>>,
-    io: IoBytes,
+    work: WasiWork,
 }
 
 impl RunLog {
     /// An empty log holding at most `cap` bytes, its buffer reserved in
-    /// `memory` as it grows and every byte written counted in `io`.
-    pub fn new(cap: usize, memory: Option<Arc<MemoryAccount>>, io: IoBytes) -> Self {
+    /// `memory` as it grows and every byte written charged to `work`.
+    pub fn new(cap: usize, memory: Option<Arc<MemoryAccount>>, work: WasiWork) -> Self {
         Self {
             inner: Arc::new(Mutex::new(LogBuffer {
                 bytes: Vec::new(),
                 cap,
                 written: 0,
                 memory,
-                io,
+                work,
             })),
         }
     }
@@ -105,7 +107,7 @@ impl RunLog {
     fn append(&self, data: &[u8]) {
         let mut b = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         b.written += data.len() as u64;
-        b.io.add(data.len() as u64);
+        b.work.add(schedule::bytes(data.len() as u64));
         let take = data.len().min(b.cap.saturating_sub(b.bytes.len()));
         let want = b.bytes.len() + take;
         if want > b.bytes.capacity() {
@@ -179,11 +181,11 @@ impl StdoutStream for RunLog {
     }
 }
 
-/// The WASI context of one run; random bytes drawn are counted in `io`.
-pub fn sandbox_ctx(seed: u64, log: &RunLog, io: &IoBytes) -> WasiCtx {
+/// The WASI context of one run; random words drawn are charged to `work`.
+pub fn sandbox_ctx(seed: u64, log: &RunLog, work: &WasiWork) -> WasiCtx {
     let rng = |seed| CountingRng {
         inner: StdRng::seed_from_u64(seed),
-        io: io.clone(),
+        work: work.clone(),
     };
     let mut b = WasiCtxBuilder::new();
     b.stdout(log.clone())

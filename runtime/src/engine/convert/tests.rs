@@ -100,7 +100,8 @@ fn a_table_within_the_caps_is_converted_and_charged() {
     assert_eq!(c.bytes, expected);
     assert_eq!(
         meter.host_fuel(),
-        100 * schedule::OUTPUT_VALUE + schedule::bytes(expected.len() as u64)
+        100 * (schedule::OUTPUT_VALUE + schedule::OUTPUT_STRING)
+            + schedule::bytes(expected.len() as u64)
     );
 }
 

@@ -7,7 +7,8 @@
 //! - `select`: `poll` on a never-ending and a 5 ms timer; returns `ready`
 //!   (the indices `poll` returned) and `now_ns` (the clock after it);
 //! - `spin`: blocks on zero-length timers forever (host calls that never
-//!   advance time).
+//!   advance time);
+//! - `now`: reads the clock forever (the cheapest host call there is).
 //!
 //! Under a real clock `forever` hung the node. With virtual time the first
 //! three end the run with `aborted.wall-clock` at once, `select` returns the
@@ -36,6 +37,9 @@ impl Analytic for Poller {
             }
             "spin" => loop {
                 monotonic_clock::subscribe_duration(0).block();
+            },
+            "now" => loop {
+                std::hint::black_box(monotonic_clock::now());
             },
             _ => {
                 let p = monotonic_clock::subscribe_duration(u64::MAX);
