@@ -352,6 +352,16 @@ fn main() -> Result<()> {
             host -= o0.usage.host_fuel as f64;
             guest_fuel -= (o0.usage.fuel_consumed - o0.usage.host_fuel) as f64;
         }
+        if host == 0.0 {
+            println!(
+                "| {} | {:.1} ms | {:.3e} | 0 | — | {:.3} ns per guest unit | — |",
+                sc.what,
+                t / 1e6,
+                guest_fuel,
+                t / guest_fuel
+            );
+            continue;
+        }
         let host_ns = (t - guest_fuel / rate).max(0.0);
         println!(
             "| {} | {:.1} ms | {:.3e} | {:.3e} | {:.1} ms | {:.3} | {:.2} |",

@@ -141,7 +141,12 @@ fn a_huge_aggregate_stops_at_the_deadline_inside_the_host() {
 fn host_work_is_charged_the_same_fuel_every_time() {
     // Same seed: the guest's own randomness (its hash maps') is the same too.
     let same = |guest: &str, params: &str| {
-        run(guest, "sales", &policy("sales", &[]), &["--params", params, "--seed", "7"])
+        run(
+            guest,
+            "sales",
+            &policy("sales", &[]),
+            &["--params", params, "--seed", "7"],
+        )
     };
     for (guest, params) in [("quantile-flood", "100"), ("tiny-batches", "1000")] {
         let (a, b) = (same(guest, params), same(guest, params));
@@ -319,4 +324,3 @@ fn compilation_counts_against_the_run_and_finishes_for_the_next_one() {
     assert_eq!(out.decision, Decision::Released, "{:?}", out.reason);
     assert!(out.usage.compile_cached);
 }
-
