@@ -137,7 +137,7 @@ impl Engine {
         outcome: &mut RunOutcome,
     ) {
         if let Err(e) = self.compiler.check_size(request.module.len()) {
-            outcome.reason = Some(compile_refusal(e, limits).into());
+            outcome.reason = Some(compile_refusal(e, limits));
             return;
         }
         let admitted = match admission::admit(
@@ -253,14 +253,19 @@ fn epoch_ticks(left: Duration) -> u64 {
 }
 
 fn record_usage(
-    store: &Store<HostState>,
+    store: &mut Store<HostState>,
     limits: &Limits,
     metered: bool,
     outcome: &mut RunOutcome,
 ) {
+    // Charges still owed (a libcall's, or the conversion's) are taken now.
+    let _ = settle(&mut store.as_context_mut());
     let state = store.data();
     if metered {
-        outcome.usage.fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        outcome.usage.fuel_consumed = match state.meter.tripped() {
+            Some(HostAbort::Fuel) => limits.fuel,
+            _ => limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
+        };
     }
     outcome.usage.host_fuel = state.meter.host_fuel();
     let memory = state.meter.memory();

@@ -23,7 +23,7 @@ use wasip2::sockets::{instance_network, ip_name_lookup};
 pub struct HostFlood;
 
 impl Analytic for HostFlood {
-    fn run(ctx: &mut Ctx, params: &str) -> Result<Table> {
+    fn run(_: &mut Ctx, params: &str) -> Result<Table> {
         let sink;
         match params.trim() {
             "log" => {
