@@ -101,6 +101,16 @@ fn zero_length_waits_cost_fuel_and_end_at_the_caps() {
 }
 
 #[test]
+fn hoarding_host_resources_is_capped() {
+    let (r, _) = timed("poller", "patients", &[], "hoard");
+    assert_eq!(r.outcome_code(), "aborted.trap", "{}", r.stdout);
+    assert_eq!(
+        r.reason(),
+        "guest trapped: the guest held more than 10000 WASI and Sluice resources at once"
+    );
+}
+
+#[test]
 fn a_huge_aggregate_runs_out_of_fuel_inside_the_host() {
     let (r, took) = timed(
         "quantile-flood",

@@ -20,12 +20,13 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use sluice_host_api::Analytic;
 use sluice_host_api::types::Error as GuestError;
+use wasmtime::component::ResourceTableError;
 use wasmtime::{AsContextMut, Store, Trap};
 
 use crate::admission;
 use crate::engine::{
-    CompileError, Converted, EPOCH_TICK, Engine, HostAbort, HostState, MemoryAccount, Meter,
-    RunLog, call_hook, convert, is_transfer_refused, sandbox_ctx, settle,
+    CompileError, Converted, EPOCH_TICK, Engine, HostAbort, HostState, MAX_HOST_RESOURCES,
+    MemoryAccount, Meter, RunLog, call_hook, convert, is_transfer_refused, sandbox_ctx, settle,
 };
 use crate::error::EngineError;
 use crate::grant::Grant;
@@ -200,6 +201,7 @@ impl Engine {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.cap);
         store.call_hook(call_hook);
+        store.set_max_component_handles(MAX_HOST_RESOURCES);
         let fuel_set = if self.meter_fuel {
             store.set_fuel(limits.fuel)
         } else {
@@ -379,6 +381,15 @@ fn classify(e: &wasmtime::Error, store: &Store<HostState>, limits: &Limits) -> A
     if state.cap.refused.is_some() || is_transfer_refused(e) {
         return Abort::Memory {
             limit_bytes: limits.memory_bytes,
+        };
+    }
+    if e.downcast_ref::<ResourceTableError>()
+        .is_some_and(|t| matches!(t, ResourceTableError::Full))
+    {
+        return Abort::Trap {
+            trap: format!(
+                "the guest held more than {MAX_HOST_RESOURCES} WASI and Sluice resources at once"
+            ),
         };
     }
     match e.downcast_ref::<Trap>() {

@@ -15,7 +15,7 @@ use super::memory::MemoryAccount;
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 /// Most WASI and Sluice resources (pollables, streams, scanners) a guest
 /// may hold at once; each costs host memory.
-pub(crate) const MAX_HOST_RESOURCES: usize = 10_000;
+pub const MAX_HOST_RESOURCES: usize = 10_000;
 
 /// Caps total linear memory across the guest's memories, counted together
 /// with the host's reservations in one [`MemoryAccount`].

@@ -37,7 +37,7 @@ use wasmtime::{Config, OptLevel};
 
 pub use compile::MAX_COMPILES;
 pub use host::{FeedCounters, HostState, MAX_AGGREGATE_QUERIES};
-pub use limits::MemoryCap;
+pub use limits::{MAX_HOST_RESOURCES, MemoryCap};
 pub use memory::{MemoryAccount, Reservation};
 pub use meter::{HostAbort, MAX_TRANSFER_BYTES, MIN_TRANSFER_BYTES, Meter, WasiWork};
 pub use wasi::{FIXED_WALL_CLOCK_SECS, RunLog, sandbox_ctx};

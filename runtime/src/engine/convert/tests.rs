@@ -1,3 +1,6 @@
+//! The streamed size equals the canonical encoding, the caps are checked
+//! before converting, and conversion is charged and reserved.
+
 use proptest::prelude::*;
 use sluice_host_api::types::{ColumnValues, OutputColumn as WitColumn, Table as WitTable};
 

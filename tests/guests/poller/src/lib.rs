@@ -8,7 +8,9 @@
 //!   (the indices `poll` returned) and `now_ns` (the clock after it);
 //! - `spin`: blocks on zero-length timers forever (host calls that never
 //!   advance time);
-//! - `now`: reads the clock forever (the cheapest host call there is).
+//! - `now`: reads the clock forever (the cheapest host call there is);
+//! - `hoard`: keeps subscribing timers without dropping any (each one is a
+//!   host-side resource).
 //!
 //! Under a real clock `forever` hung the node. With virtual time the first
 //! three end the run with `aborted.wall-clock` at once, `select` returns the
@@ -41,6 +43,12 @@ impl Analytic for Poller {
             "now" => loop {
                 std::hint::black_box(monotonic_clock::now());
             },
+            "hoard" => {
+                let mut kept = Vec::new();
+                loop {
+                    kept.push(monotonic_clock::subscribe_duration(1));
+                }
+            }
             _ => {
                 let p = monotonic_clock::subscribe_duration(u64::MAX);
                 poll::poll(&[&p]);
