@@ -274,15 +274,17 @@ impl HostState {
             .encoder
             .encode(&batch)
             .map_err(|e| wasmtime::format_err!("{e}"))?;
-        drop(decoded);
         self.meter.charge(
             fed.dictionary_entries * schedule::DICTIONARY_ENTRY + schedule::bytes(fed.bytes),
         )?;
         scan.held
             .grow(fed.dictionary_bytes)
             .map_err(|a| self.meter.trip(a))?;
+        // The encoded batch is held until it has been copied into the guest;
+        // the decoded one is freed when this call returns.
         let handed_over = self.meter.reserve_or_abort(fed.bytes)?;
         self.meter.hold_until_return(handed_over);
+        drop(decoded);
         self.counters.rows_fed += u64::from(fed.batch.rows);
         self.counters.bytes_fed += fed.bytes;
         Ok(Ok(Some(fed.batch)))

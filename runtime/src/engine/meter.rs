@@ -92,6 +92,17 @@ impl WasiWork {
     }
 }
 
+/// One host call in progress.
+#[derive(Default)]
+struct Frame {
+    /// A component import (`true`) or a wasmtime libcall.
+    import: bool,
+    /// Host memory held until this call returns (its results are lowered
+    /// into the guest after the host function itself has returned, possibly
+    /// through nested libcalls).
+    held: Option<Reservation>,
+}
+
 /// The fuel, deadline and memory meter of one run.
 pub struct Meter {
     metered: bool,
@@ -106,14 +117,10 @@ pub struct Meter {
     deadline: Instant,
     tripped: Option<HostAbort>,
     memory: Arc<MemoryAccount>,
-    /// Host memory held only until the current host call returns (results
-    /// being lowered into the guest).
-    call_scoped: Option<Reservation>,
     /// Guest calls in progress (the export, plus `cabi_realloc` during lowering).
     wasm_depth: u32,
-    /// Host calls in progress, innermost last: whether each is a component
-    /// import (`true`) or a wasmtime libcall.
-    frames: Vec<bool>,
+    /// Host calls in progress, innermost last.
+    frames: Vec<Frame>,
     wasi: WasiWork,
     wasi_charged: u64,
 }
@@ -131,7 +138,6 @@ impl Meter {
             deadline,
             tripped: None,
             memory,
-            call_scoped: None,
             wasm_depth: 0,
             frames: Vec::new(),
             wasi: WasiWork::default(),
@@ -214,11 +220,14 @@ impl Meter {
     }
 
     /// Keeps `reservation` until the current host call has returned (its
-    /// result has been copied into the guest).
+    /// result has been copied into the guest). Outside a host call it is
+    /// given back at once.
     pub fn hold_until_return(&mut self, reservation: Reservation) {
-        match &mut self.call_scoped {
-            Some(r) => r.absorb(reservation),
-            None => self.call_scoped = Some(reservation),
+        if let Some(frame) = self.frames.last_mut() {
+            match &mut frame.held {
+                Some(r) => r.absorb(reservation),
+                None => frame.held = Some(reservation),
+            }
         }
     }
 
@@ -239,7 +248,7 @@ impl Meter {
     /// by the accessor through which every import reaches the host state).
     pub(crate) fn mark_import(&mut self) {
         if let Some(f) = self.frames.last_mut() {
-            *f = true;
+            f.import = true;
         }
     }
 
@@ -247,7 +256,7 @@ impl Meter {
     /// this call's budget.
     fn enter_host(&mut self, fuel: Option<u64>) -> Result<(), HostAbort> {
         self.available = fuel.unwrap_or(u64::MAX);
-        self.frames.push(false);
+        self.frames.push(Frame::default());
         self.charge(schedule::HOST_CALL)
     }
 
@@ -255,11 +264,10 @@ impl Meter {
     /// for the call's results. Returns whether the call was an import (so
     /// the charges can be settled now).
     fn leave_host(&mut self) -> (Result<(), HostAbort>, bool) {
-        self.call_scoped = None;
+        let import = self.frames.pop().is_none_or(|f| f.import);
         let done = self.wasi.get();
         let work = done - self.wasi_charged;
         self.wasi_charged = done;
-        let import = self.frames.pop().unwrap_or(true);
         (self.charge(work), import)
     }
 
@@ -421,14 +429,19 @@ mod tests {
     }
 
     #[test]
-    fn call_scoped_memory_is_released_on_return() {
+    fn call_scoped_memory_is_released_when_its_call_returns() {
         let mut m = meter(1_000_000);
+        m.mark_import();
         let r = m.memory().reserve(1000).unwrap();
         m.hold_until_return(r);
         let r = m.memory().reserve(24).unwrap();
         m.hold_until_return(r);
         assert_eq!(m.memory().host_used(), 1024);
-        m.leave_host().0.unwrap();
+        // A libcall while the results are lowered (memory.grow in realloc).
+        m.enter_host(Some(1_000_000)).unwrap();
+        assert_eq!(m.leave_host().1, false, "a libcall");
+        assert_eq!(m.memory().host_used(), 1024, "still being lowered");
+        assert!(m.leave_host().1, "the import");
         assert_eq!(m.memory().host_used(), 0);
     }
 
