@@ -24,6 +24,8 @@ mod limits;
 mod linker;
 mod memory;
 mod meter;
+#[cfg(test)]
+mod metering_tests;
 pub mod schedule;
 mod ticker;
 mod wasi;
