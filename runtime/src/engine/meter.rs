@@ -439,7 +439,7 @@ mod tests {
         assert_eq!(m.memory().host_used(), 1024);
         // A libcall while the results are lowered (memory.grow in realloc).
         m.enter_host(Some(1_000_000)).unwrap();
-        assert_eq!(m.leave_host().1, false, "a libcall");
+        assert!(!m.leave_host().1, "a libcall");
         assert_eq!(m.memory().host_used(), 1024, "still being lowered");
         assert!(m.leave_host().1, "the import");
         assert_eq!(m.memory().host_used(), 0);
