@@ -12,17 +12,28 @@
 //! and a run that is not released shows no output hash or size, no log
 //! size, and rounded figures; the exact ones go to its private
 //! [`AuditRecord`](crate::outcome::AuditRecord).
+//!
+//! The run's wall clock starts when the request arrives and covers every
+//! step: admission, compilation (on its own thread, abandoned at the
+//! deadline), instantiation, the guest and its host calls (epoch
+//! interruption and the meter's deadline checks), and output conversion.
+//! Fuel counts the guest's instructions and the host work it caused; memory
+//! counts the guest's linear memory and the host memory held for it.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use sluice_host_api::Analytic;
 use sluice_host_api::types::Error as GuestError;
-use wasmtime::{Store, Trap};
+use wasmtime::component::ResourceTableError;
+use wasmtime::{AsContextMut, Store, Trap};
 
 use crate::admission;
-use crate::engine::{EPOCH_TICK, Engine, HostState, RunLog, sandbox_ctx};
+use crate::engine::{
+    CompileError, Converted, EPOCH_TICK, Engine, HostAbort, HostState, MAX_HOST_RESOURCES,
+    MemoryAccount, Meter, RunLog, call_hook, convert, is_transfer_refused, sandbox_ctx, settle,
+};
 use crate::error::EngineError;
 use crate::grant::Grant;
 use crate::guard::RawValueGuard;
@@ -131,14 +142,25 @@ impl Engine {
         let _span =
             tracing::info_span!("run", run_id = %outcome.run_id, module = %outcome.module_hash)
                 .entered();
-        self.execute(request, &limits, &mut outcome);
+        let deadline = started + Duration::from_millis(limits.wall_ms);
+        self.execute(request, &limits, deadline, &mut outcome);
         outcome.usage.wall_ms = started.elapsed().as_millis() as u64;
         tracing::info!(decision = ?outcome.decision, reason = ?outcome.reason, fuel = outcome.usage.fuel_consumed, "run finished");
         publish(&mut outcome, &rounding);
         Ok(outcome)
     }
 
-    fn execute(&self, request: RunRequest, limits: &Limits, outcome: &mut RunOutcome) {
+    fn execute(
+        &self,
+        request: RunRequest,
+        limits: &Limits,
+        deadline: Instant,
+        outcome: &mut RunOutcome,
+    ) {
+        if let Err(e) = self.compiler.check_size(request.module.len()) {
+            outcome.reason = Some(compile_refusal(e, limits));
+            return;
+        }
         let admitted = match admission::admit(
             &request.module,
             request.detached_signature.as_deref(),
@@ -168,72 +190,78 @@ impl Engine {
             snapshot.tier = Some(*tier);
             snapshot.signer = Some(signer.clone());
         }
-        let component = match self
-            .cache
-            .get(&self.engine, &outcome.module_hash, &admitted.module)
-        {
+        let component = match self.compiler.get(
+            &self.engine,
+            &outcome.module_hash,
+            &admitted.module,
+            deadline,
+        ) {
             Ok((c, cached)) => {
                 outcome.usage.compile_cached = cached;
                 c
             }
             Err(e) => {
-                outcome.reason = Some(
-                    Denial::InvalidComponent {
-                        detail: format!("{e:#}"),
-                    }
-                    .into(),
-                );
+                outcome.reason = Some(compile_refusal(e, limits));
+                outcome.decision = outcome
+                    .reason
+                    .as_ref()
+                    .map_or(Decision::Denied, Reason::decision);
                 return;
             }
         };
-        let log = RunLog::new(limits.log_bytes as usize);
+        let memory = MemoryAccount::new(limits.memory_bytes);
+        let meter = Meter::new(memory.clone(), deadline, self.meter_fuel);
+        let work = meter.wasi_work();
+        let log = RunLog::new(
+            limits.log_bytes as usize,
+            Some(memory.clone()),
+            work.clone(),
+        );
         let privacy = match request.replay {
             Some(replay) => RunPrivacy::replay(replay),
             None => RunPrivacy::live(request.budget.clone(), request.differences.clone()),
         };
         let state = HostState::new(
-            sandbox_ctx(outcome.seed, &log),
+            sandbox_ctx(outcome.seed, &log, &work),
             request.grants,
             admitted.tiers,
             limits.clone(),
+            meter,
         )
         .with_privacy(signers, privacy);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.cap);
+        store.call_hook(call_hook);
+        store.set_max_component_handles(MAX_HOST_RESOURCES);
         let fuel_set = if self.meter_fuel {
             store.set_fuel(limits.fuel)
         } else {
             Ok(())
         };
-        let ticks = limits.wall_ms.div_ceil(EPOCH_TICK.as_millis() as u64) + 1;
-        store.set_epoch_deadline(ticks);
+        let left = deadline.saturating_duration_since(Instant::now());
+        store.set_epoch_deadline(epoch_ticks(left));
         let result = fuel_set.and_then(|()| {
             let instance = Analytic::instantiate(&mut store, &component, &self.linker)
                 .map_err(|e| e.context("cannot instantiate the module"))?;
             instance.call_run(&mut store, &request.params)
         });
-        if self.meter_fuel {
-            outcome.usage.fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
-        }
-        let state = store.data();
-        outcome.usage.memory_peak_bytes = state.cap.peak as u64;
-        outcome.usage.rows_fed = state.counters.rows_fed;
-        outcome.usage.bytes_fed = state.counters.bytes_fed;
-        outcome.usage.aggregate_queries = state.counters.aggregate_queries;
-        outcome.usage.groups_suppressed = state.counters.groups_suppressed;
-        outcome.usage.epsilon_spent = state.counters.epsilon_spent;
-        outcome.audit.privacy = state.privacy.trail.clone();
-        outcome.audit.difference_work = state.privacy.work;
         let (log_bytes, written) = log.take();
         outcome.log = log_bytes;
         outcome.audit.log_bytes = written;
         match result {
-            Ok(Ok(table)) => release(
-                OutputTable::from(table),
-                limits,
-                &store.data().guard,
-                outcome,
-            ),
+            Ok(Ok(table)) => {
+                let converted = convert(table, limits, &mut store.data_mut().meter);
+                let settled = settle(&mut store.as_context_mut());
+                match (converted, settled) {
+                    (Ok(Ok(c)), Ok(())) => release(c, limits, &store.data().guard, outcome),
+                    (Ok(Err(rule)), Ok(())) => {
+                        outcome.decision = Decision::Withheld;
+                        outcome.reason = Some(Reason::Withheld(rule));
+                    }
+                    (Err(a), _) => abort(outcome, host_abort(a, limits)),
+                    (_, Err(e)) => abort(outcome, classify(&e, &store, limits)),
+                }
+            }
             Ok(Err(e)) => {
                 let host_message = store.data().authored(&e).map(str::to_string);
                 if host_message.is_none() {
@@ -247,10 +275,62 @@ impl Engine {
                     },
                 )
             }
-            Err(e) => {
-                let refused = store.data().cap.refused;
-                abort(outcome, classify(&e, refused, limits));
-            }
+            Err(e) => abort(outcome, classify(&e, &store, limits)),
+        }
+        record_usage(&mut store, limits, self.meter_fuel, outcome);
+    }
+}
+
+/// Epoch ticks until `left` has passed: the deadline falls between `left`
+/// and `left` + two ticks.
+fn epoch_ticks(left: Duration) -> u64 {
+    (left.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64).saturating_add(1)
+}
+
+fn record_usage(
+    store: &mut Store<HostState>,
+    limits: &Limits,
+    metered: bool,
+    outcome: &mut RunOutcome,
+) {
+    // Charges still owed (a libcall's, or the conversion's) are taken now.
+    let _ = settle(&mut store.as_context_mut());
+    let state = store.data();
+    if metered {
+        outcome.usage.fuel_consumed = match state.meter.tripped() {
+            Some(HostAbort::Fuel) => limits.fuel,
+            _ => limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
+        };
+    }
+    outcome.usage.host_fuel = state.meter.host_fuel();
+    let memory = state.meter.memory();
+    outcome.usage.memory_peak_bytes = memory.peak();
+    outcome.usage.host_memory_peak_bytes = memory.host_peak();
+    outcome.usage.rows_fed = state.counters.rows_fed;
+    outcome.usage.bytes_fed = state.counters.bytes_fed;
+    outcome.usage.aggregate_queries = state.counters.aggregate_queries;
+    outcome.usage.groups_suppressed = state.counters.groups_suppressed;
+    outcome.usage.epsilon_spent = state.counters.epsilon_spent;
+    outcome.audit.privacy = state.privacy.trail.clone();
+    outcome.audit.difference_work = state.privacy.work;
+}
+
+/// The reason a module could not be compiled (or was not accepted).
+fn compile_refusal(e: CompileError, limits: &Limits) -> Reason {
+    match e {
+        CompileError::TooLarge { bytes, limit } => Denial::ModuleTooLarge { bytes, limit }.into(),
+        CompileError::Timeout { limit } => Denial::CompileTime {
+            limit_ms: limit.as_millis() as u64,
+        }
+        .into(),
+        CompileError::Deadline => Abort::WallClock {
+            limit_ms: limits.wall_ms,
+        }
+        .into(),
+        CompileError::Invalid(detail) => Denial::InvalidComponent { detail }.into(),
+        CompileError::Spawn(e) => {
+            tracing::warn!(error = %e, "cannot start a compile thread");
+            Abort::Internal.into()
         }
     }
 }
@@ -293,18 +373,19 @@ fn publish(outcome: &mut RunOutcome, rounding: &[crate::policy::Rounding]) {
     }
 }
 
-fn release(table: OutputTable, limits: &Limits, guard: &RawValueGuard, outcome: &mut RunOutcome) {
-    let bytes = table.canonical_bytes();
-    outcome.usage.output_bytes = Some(bytes.len() as u64);
-    outcome.audit.output_bytes = Some(bytes.len() as u64);
-    outcome.audit.output_hash = Some(OutputTable::hash_of(&bytes));
-    match table
-        .check(bytes.len(), limits)
-        .and_then(|()| guard.check(&table))
+fn release(c: Converted, limits: &Limits, guard: &RawValueGuard, outcome: &mut RunOutcome) {
+    let bytes = c.bytes.len() as u64;
+    outcome.usage.output_bytes = Some(bytes);
+    outcome.audit.output_bytes = Some(bytes);
+    outcome.audit.output_hash = Some(OutputTable::hash_of(&c.bytes));
+    match c
+        .table
+        .check(c.bytes.len(), limits)
+        .and_then(|()| guard.check(&c.table))
     {
         Ok(()) => {
             outcome.decision = Decision::Released;
-            outcome.output = Some(table);
+            outcome.output = Some(c.table);
         }
         Err(rule) => {
             outcome.decision = Decision::Withheld;
@@ -323,11 +404,41 @@ pub fn error_kind(e: &GuestError) -> GuestErrorKind {
     kind_of(e)
 }
 
-/// Names the cause of a trap or host failure.
-fn classify(e: &wasmtime::Error, memory_refused: Option<usize>, limits: &Limits) -> Abort {
-    if memory_refused.is_some() {
+fn host_abort(a: HostAbort, limits: &Limits) -> Abort {
+    match a {
+        HostAbort::Fuel => Abort::Fuel { limit: limits.fuel },
+        HostAbort::WallClock => Abort::WallClock {
+            limit_ms: limits.wall_ms,
+        },
+        HostAbort::Memory => Abort::Memory {
+            limit_bytes: limits.memory_bytes,
+        },
+    }
+}
+
+/// Names the cause of a trap or host failure: the host's own stop first
+/// (the meter), then the guest's memory cap, then wasmtime's trap.
+fn classify(e: &wasmtime::Error, store: &Store<HostState>, limits: &Limits) -> Abort {
+    let state = store.data();
+    if let Some(a) = state
+        .meter
+        .tripped()
+        .or_else(|| e.downcast_ref::<HostAbort>().copied())
+    {
+        return host_abort(a, limits);
+    }
+    if state.cap.refused.is_some() || is_transfer_refused(e) {
         return Abort::Memory {
             limit_bytes: limits.memory_bytes,
+        };
+    }
+    if e.downcast_ref::<ResourceTableError>()
+        .is_some_and(|t| matches!(t, ResourceTableError::Full))
+    {
+        return Abort::Trap {
+            trap: format!(
+                "the guest held more than {MAX_HOST_RESOURCES} WASI and Sluice resources at once"
+            ),
         };
     }
     match e.downcast_ref::<Trap>() {

@@ -51,6 +51,12 @@ pub(crate) const GUESTS: &[&str] = &[
     "bin-differencing",
     "pairwise-differencing",
     "data-error",
+    "sleeper",
+    "poller",
+    "quantile-flood",
+    "wide-aggregate",
+    "tiny-batches",
+    "host-flood",
 ];
 
 /// The fixture, made on first use.

@@ -27,6 +27,7 @@ use sluice_host_api::aggregates::{AggregateFn, AggregateResult, Group};
 use super::MAX_GROUPS;
 use super::groups::{Acc, KeyPart, Scanned, render};
 use super::plan::{KeyRelease, Plan, Private, Public};
+use crate::engine::{Meter, schedule};
 use crate::privacy::{PrivacyError, RunPrivacy};
 use crate::refusal::Refusal;
 
@@ -57,6 +58,7 @@ pub(super) fn release(
     scanned: Scanned,
     min_group_size: u64,
     privacy: &mut RunPrivacy,
+    meter: &mut Meter,
 ) -> Result<AggregateResult, Refusal> {
     let quantiles = plan.functions.iter().filter_map(order_statistic).count();
     let releases = 1 + u32::from(needs_sum(plan)) + quantiles as u32;
@@ -64,6 +66,7 @@ pub(super) fn release(
     let (candidates, counts) = match p.keys {
         KeyRelease::Public => {
             let groups = public_groups(plan, scanned)?;
+            meter.charge(groups.len() as u64 * schedule::GROUP)?;
             let mut counts = Vec::with_capacity(groups.len());
             for (_, acc) in &groups {
                 let d = privacy.count(acc.n, eps).map_err(private)?;
@@ -84,6 +87,7 @@ pub(super) fn release(
     let total = candidates.len() as u64;
     let mut groups = Vec::new();
     for ((key, acc), noisy) in candidates.into_iter().zip(counts) {
+        meter.check_deadline()?;
         let Some(n) = noisy.map(|c| c.max(0.0)) else {
             continue;
         };

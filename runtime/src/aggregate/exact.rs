@@ -11,6 +11,7 @@ use sluice_host_api::aggregates::{AggregateFn, AggregateResult, Group};
 
 use super::groups::{Acc, KeyPart, Scanned, render};
 use super::plan::Plan;
+use crate::engine::Meter;
 use crate::grant::Grant;
 use crate::privacy::RunPrivacy;
 use crate::privacy::difference::Pair;
@@ -24,6 +25,7 @@ pub(super) fn release(
     scanned: Scanned,
     buyer: &str,
     privacy: &mut RunPrivacy,
+    meter: &mut Meter,
 ) -> Result<AggregateResult, Refusal> {
     let k = grant.policy.min_group_size;
     let total = scanned.groups.len() as u64;
@@ -40,16 +42,18 @@ pub(super) fn release(
     };
     let refused = privacy.check_differences(pair, k, &sets)?;
     let bins: Vec<_> = plan.keys.iter().map(|k| k.bin).collect();
-    let groups: Vec<Group> = eligible
-        .into_iter()
-        .zip(refused)
-        .filter(|(_, refused)| !refused)
-        .map(|((key, acc), _)| Group {
+    let mut groups = Vec::new();
+    for ((key, acc), refused) in eligible.into_iter().zip(refused) {
+        if refused {
+            continue;
+        }
+        meter.check_deadline()?;
+        groups.push(Group {
             keys: key.iter().zip(&bins).map(|(k, b)| render(k, *b)).collect(),
             count: acc.n,
             values: plan.functions.iter().map(|f| value(&acc, f)).collect(),
-        })
-        .collect();
+        });
+    }
     Ok(AggregateResult {
         suppressed_groups: total - groups.len() as u64,
         groups,

@@ -6,7 +6,10 @@
 //! Defends host memory and work: the number of groups is capped
 //! ([`MAX_GROUPS`]), the scan reads only the projected columns in bounded
 //! batches, and data errors reach the guest without cell values (see
-//! [`crate::data`]).
+//! [`crate::data`]). The pass is metered: every batch's rows, keys and
+//! values and every new group are charged as fuel, and every group's state
+//! (and the values quantiles keep) is reserved against the run's memory cap
+//! as it grows.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -19,6 +22,7 @@ use roaring::RoaringBitmap;
 
 use super::plan::{Plan, Public};
 use crate::data::ColumnType;
+use crate::engine::{Meter, Reservation, schedule};
 use crate::grant::Grant;
 use crate::refusal::Refusal;
 
@@ -89,14 +93,84 @@ pub(super) struct Scanned {
     pub(super) distinct: Vec<BTreeSet<KeyPart>>,
 }
 
+/// Host bytes one group costs besides its string keys: the map entry and
+/// its key, the running figures, the sorted copy and the released group
+/// with one value per function.
+pub(super) fn group_bytes(plan: &Plan) -> u64 {
+    256 + plan.keys.len() as u64 * 64 + plan.functions.len() as u64 * 16
+}
+
+/// Host bytes of a group's string key parts (kept, then rendered).
+fn key_text_bytes(key: &[KeyPart]) -> u64 {
+    key.iter()
+        .map(|k| match k {
+            KeyPart::Str(s) => 2 * (s.len() as u64 + 32),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// The refusal of a query whose state would not fit in the run's memory.
+pub(super) fn too_big(meter: &Meter) -> Refusal {
+    Refusal::limit_reached(format!(
+        "the aggregate query's state would exceed this run's memory cap of {} MiB; ask for fewer functions or group by coarser keys",
+        meter.memory().cap() >> 20
+    ))
+}
+
+/// Fuel to finalise the scanned groups: every function of every group, and
+/// the sorts and passes of order statistics.
+pub(super) fn finalise_cost(scanned: &Scanned, plan: &Plan) -> u64 {
+    let functions = plan.functions.len() as u64;
+    let ordered = plan
+        .functions
+        .iter()
+        .filter(|f| {
+            matches!(
+                f,
+                sluice_host_api::aggregates::AggregateFn::Quantile(_)
+                    | sluice_host_api::aggregates::AggregateFn::Min
+                    | sluice_host_api::aggregates::AggregateFn::Max
+            )
+        })
+        .count() as u64;
+    let per_group = |acc: &Acc| {
+        let n = acc.values.len() as u64;
+        let sorts = if ordered > 0 && n > 0 {
+            schedule::sort(n) + (ordered - 1) * n * schedule::QUANTILE_VALUE
+        } else {
+            0
+        };
+        functions * schedule::GROUP_FUNCTION + sorts
+    };
+    let g = scanned.groups.len() as u64;
+    scanned
+        .groups
+        .iter()
+        .map(|(_, acc)| per_group(acc))
+        .fold(schedule::sort(g), u64::saturating_add)
+}
+
 /// Reads the dataset once and builds the plan's groups; `track_rows` keeps
-/// each group's row set (for difference checks).
+/// each group's row set (for difference checks). Work is charged to
+/// `meter`, state reserved in `held`.
 pub(super) fn scan(
     grant: &Grant,
     plan: &Plan,
     batch_rows: usize,
     track_rows: bool,
+    meter: &mut Meter,
+    held: &mut Reservation,
 ) -> Result<Scanned, Refusal> {
+    meter.charge(schedule::OPEN_READER)?;
+    let per_group = group_bytes(plan);
+    // What a group keeps per contributing row: the value order statistics
+    // need (8 bytes, 16 with growth) and its bitmap entry for difference
+    // checks (up to 4 bytes).
+    let per_row = u64::from(plan.wants_values) * 16 + u64::from(track_rows) * 4;
+    let read_cost = schedule::AGGREGATE_ROW
+        + plan.keys.len() as u64 * schedule::AGGREGATE_KEY
+        + u64::from(plan.value.is_some()) * schedule::AGGREGATE_VALUE;
     let mut projection: Vec<usize> = plan.keys.iter().map(|k| k.column.index).collect();
     projection.extend(plan.value.as_ref().map(|v| v.column.index));
     projection.sort_unstable();
@@ -114,6 +188,9 @@ pub(super) fn scan(
         .map_err(Refusal::from)?;
     for batch in reader {
         let batch = batch.map_err(Refusal::from)?;
+        meter.charge(batch.num_rows() as u64 * read_cost)?;
+        let groups_before = groups.len() as u64;
+        let mut contributed = 0u64;
         let keys = plan
             .keys
             .iter()
@@ -155,9 +232,14 @@ pub(super) fn scan(
                         "aggregate query builds more than {MAX_GROUPS} groups; group by a coarser key"
                     )));
                 }
-                None => groups.entry(key).or_default(),
+                None => {
+                    held.grow(per_group + key_text_bytes(&key))
+                        .map_err(|_| too_big(meter))?;
+                    groups.entry(key).or_default()
+                }
             };
             acc.add(v, plan.wants_values);
+            contributed += 1;
             if track_rows {
                 let id = u32::try_from(row_id).map_err(|_| {
                     Refusal::limit_reached(format!(
@@ -170,6 +252,9 @@ pub(super) fn scan(
             }
         }
         rows += batch.num_rows() as u64;
+        meter.charge((groups.len() as u64 - groups_before) * schedule::GROUP)?;
+        held.grow(contributed * per_row)
+            .map_err(|_| too_big(meter))?;
     }
     let mut groups: Vec<_> = groups.into_iter().collect();
     groups.sort_by(|a, b| a.0.cmp(&b.0));

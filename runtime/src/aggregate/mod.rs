@@ -19,6 +19,13 @@
 //! The number of groups a query may build is capped so a near-unique key
 //! cannot exhaust host memory; the module docs of [`plan`] and [`groups`]
 //! say what each step refuses.
+//!
+//! The work is metered ([`Meter`]): rows read, keys built, groups created,
+//! functions computed, values sorted and rows difference-checked are charged
+//! as fuel as the query runs (finalisation up front, before it is done),
+//! the run's deadline is checked per batch and per group, and the query's
+//! state is reserved against the run's memory cap before it is allocated:
+//! a query whose groups would not fit is refused with `limit-reached`.
 
 mod dp;
 mod exact;
@@ -30,6 +37,7 @@ use sluice_host_api::aggregates::{AggregateResult, Query};
 pub use groups::MAX_GROUPS;
 pub use plan::{MAX_FUNCTIONS, MAX_KEYS};
 
+use crate::engine::{Meter, Reservation, schedule};
 use crate::grant::{Grant, Tier};
 use crate::privacy::RunPrivacy;
 use crate::refusal::Refusal;
@@ -43,6 +51,8 @@ pub struct Computed {
     pub rows_scanned: u64,
     /// Privacy loss charged to the buyer's budget.
     pub epsilon: f64,
+    /// Host memory reserved for the result until it is handed over.
+    pub held: Reservation,
 }
 
 /// Who asks: the module's tier for the dataset and the signer whose budget
@@ -56,29 +66,57 @@ pub struct Asker<'a> {
 }
 
 /// Answers `query` over `grant` for `asker`, reading in batches of
-/// `batch_rows`, charging and checking through `privacy`.
+/// `batch_rows`, charging and checking through `privacy`, metering the
+/// work and memory on `meter`. When the meter trips, the refusal returned
+/// here is superseded by the run's abort.
 pub fn run(
     grant: &Grant,
     asker: Asker<'_>,
     query: &Query,
     batch_rows: usize,
     privacy: &mut RunPrivacy,
+    meter: &mut Meter,
 ) -> Result<Computed, Refusal> {
     let plan = plan::plan(grant, asker.tier, query)?;
+    if groups::group_bytes(&plan) > meter.memory().headroom() {
+        return Err(groups::too_big(meter));
+    }
     let epsilon = match &grant.policy.privacy {
         Some(rules) => privacy.charge(asker.signer, grant.name(), rules)?,
         None => 0.0,
     };
-    let scanned = groups::scan(grant, &plan, batch_rows, plan.private.is_none())?;
+    let mut held = Reservation::empty(meter.memory());
+    let scanned = groups::scan(
+        grant,
+        &plan,
+        batch_rows,
+        plan.private.is_none(),
+        meter,
+        &mut held,
+    )?;
+    meter.charge(groups::finalise_cost(&scanned, &plan))?;
     let rows_scanned = scanned.rows;
     let result = match plan.private {
-        Some(p) => dp::release(&plan, p, scanned, grant.policy.min_group_size, privacy)?,
-        None => exact::release(grant, &plan, scanned, asker.signer, privacy)?,
+        Some(p) => dp::release(
+            &plan,
+            p,
+            scanned,
+            grant.policy.min_group_size,
+            privacy,
+            meter,
+        )?,
+        None => {
+            let before = privacy.work;
+            let released = exact::release(grant, &plan, scanned, asker.signer, privacy, meter);
+            meter.charge((privacy.work - before).saturating_mul(schedule::DIFFERENCE_ROW))?;
+            released?
+        }
     };
     Ok(Computed {
         result,
         rows_scanned,
         epsilon,
+        held,
     })
 }
 

@@ -79,7 +79,7 @@ const SIGNER: Asker<'static> = Asker {
 };
 
 fn ask(g: &Grant, q: &Query, privacy: &mut RunPrivacy) -> Result<Computed, Refusal> {
-    run(g, SIGNER, q, 8, privacy)
+    run(g, SIGNER, q, 8, privacy, &mut Meter::unlimited())
 }
 
 fn keys(r: &Computed) -> Vec<(String, u64)> {
@@ -211,14 +211,32 @@ fn an_approved_module_may_ask_anything_of_a_raw_column_but_not_of_an_aggregate_o
         signer: "buyer",
     };
     let max_age = query(Some("age"), vec![AggregateFn::Max], &[]);
-    let r = run(&g, approved, &max_age, 8, &mut stores()).unwrap();
+    let r = run(
+        &g,
+        approved,
+        &max_age,
+        8,
+        &mut stores(),
+        &mut Meter::unlimited(),
+    )
+    .unwrap();
     assert_eq!(r.result.groups[0].values, [Some(49.0)]);
     assert!(
         ask(&g, &max_age, &mut stores()).is_err(),
         "not for a trusted signer"
     );
     let max_v = query(Some("v"), vec![AggregateFn::Max], &[]);
-    assert!(run(&g, approved, &max_v, 8, &mut stores()).is_err());
+    assert!(
+        run(
+            &g,
+            approved,
+            &max_v,
+            8,
+            &mut stores(),
+            &mut Meter::unlimited()
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -330,7 +348,7 @@ fn a_group_that_differs_from_a_released_one_by_fewer_than_k_rows_is_refused() {
         signer: "someone else",
     };
     let mut theirs = RunPrivacy::live(None, Some(differences));
-    let r = run(&g, other, &by_age, 8, &mut theirs).unwrap();
+    let r = run(&g, other, &by_age, 8, &mut theirs, &mut Meter::unlimited()).unwrap();
     assert_eq!(r.result.suppressed_groups, 0);
 }
 

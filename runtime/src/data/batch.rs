@@ -22,12 +22,26 @@ pub struct FedBatch {
     pub batch: Batch,
     /// Bytes of values, offsets, codes, dictionary entries and bitmaps.
     pub bytes: u64,
+    /// Dictionary entries re-mapped to scan-wide codes for this batch (the
+    /// host work a changed file dictionary costs; metered per entry).
+    pub dictionary_entries: u64,
+    /// Host bytes the scan-wide dictionaries grew by (held until the scan
+    /// is dropped; counted against the run's memory).
+    pub dictionary_bytes: u64,
 }
+
+/// Host bytes one new scan-wide dictionary entry holds besides its text
+/// (map slot, key string header, remap slot).
+const DICTIONARY_ENTRY_BYTES: u64 = 64;
 
 /// The scan-wide dictionary of one string column.
 #[derive(Default)]
 struct GlobalDictionary {
     codes: HashMap<String, u32>,
+    /// Entries re-mapped so far (counted for metering).
+    remapped: u64,
+    /// Host bytes of the entries added so far (counted for memory).
+    held: u64,
     /// The dictionary values array last seen and its remapping to global codes.
     last: Option<(ArrayRef, Vec<u32>)>,
 }
@@ -41,6 +55,7 @@ impl GlobalDictionary {
             return (map.clone(), Vec::new());
         }
         let strings = values.as_string::<i32>();
+        self.remapped += strings.len() as u64;
         let mut new = Vec::new();
         let map: Vec<u32> = strings
             .iter()
@@ -53,6 +68,10 @@ impl GlobalDictionary {
                 })
             })
             .collect();
+        self.held += new
+            .iter()
+            .map(|s| s.len() as u64 + DICTIONARY_ENTRY_BYTES)
+            .sum::<u64>();
         self.last = Some((values.clone(), map.clone()));
         (map, new)
     }
@@ -79,6 +98,7 @@ impl BatchEncoder {
 
     /// Encodes one record batch holding (at least) this scan's columns.
     pub fn encode(&mut self, batch: &RecordBatch) -> Result<FedBatch, String> {
+        let (remapped, held) = self.dictionary_totals();
         let mut bytes = 0u64;
         let mut columns = Vec::with_capacity(self.columns.len());
         for (name, dict) in self.columns.iter().zip(&mut self.dictionaries) {
@@ -94,13 +114,22 @@ impl BatchEncoder {
                 data,
             });
         }
+        let (remapped_after, held_after) = self.dictionary_totals();
         Ok(FedBatch {
             batch: Batch {
                 rows: batch.num_rows() as u32,
                 columns,
             },
             bytes,
+            dictionary_entries: remapped_after - remapped,
+            dictionary_bytes: held_after - held,
         })
+    }
+
+    fn dictionary_totals(&self) -> (u64, u64) {
+        self.dictionaries
+            .iter()
+            .fold((0, 0), |(r, h), d| (r + d.remapped, h + d.held))
     }
 }
 

@@ -7,6 +7,13 @@
 //! guest cannot pin unbounded host memory. Every refusal is remembered with
 //! its public text, so that a guest returning it cannot smuggle text it
 //! chose into the buyer's reason (see [`crate::refusal`]).
+//!
+//! Every call is metered ([`Meter`]): the work a scan or an aggregate does
+//! is charged as fuel by the schedule in [`super::schedule`] as it happens,
+//! long work checks the run's deadline, and the host memory held for the
+//! guest (open readers, scan dictionaries, batches being handed over,
+//! aggregate state, remembered raw values) is reserved against the run's
+//! memory cap before or as it is allocated.
 
 use std::collections::HashMap;
 
@@ -16,7 +23,11 @@ use sluice_host_api::types::{self, DatasetInfo, Error};
 use wasmtime::component::{Resource, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::limits::MemoryCap;
+use super::clock::{VirtualClock, VirtualIo};
+use super::limits::{MAX_HOST_RESOURCES, MemoryCap};
+use super::memory::Reservation;
+use super::meter::Meter;
+use super::schedule;
 use crate::aggregate::{self, Asker};
 use crate::data::ColumnType;
 use crate::data::{BatchEncoder, RecordBatches};
@@ -52,7 +63,13 @@ struct ActiveScan {
     encoder: BatchEncoder,
     /// Columns whose values the raw-values release rule must remember.
     guarded: Vec<String>,
+    /// Host memory held while the scan is open (reader, dictionaries).
+    held: Reservation,
 }
+
+/// Host memory an open reader holds besides its batches (file buffers,
+/// Parquet metadata and page buffers): reserved for every open scan.
+const OPEN_READER_BYTES: u64 = 1 << 20;
 
 /// The store data of one run.
 pub struct HostState {
@@ -60,6 +77,10 @@ pub struct HostState {
     table: ResourceTable,
     /// The memory cap, consulted by wasmtime on every growth.
     pub cap: MemoryCap,
+    /// Fuel, deadline and host memory of the run.
+    pub meter: Meter,
+    /// The guest's virtual monotonic clock.
+    pub clock: VirtualClock,
     grants: Vec<Grant>,
     tiers: Vec<Tier>,
     limits: Limits,
@@ -87,12 +108,22 @@ fn unknown_dataset(dataset: &str) -> Refusal {
 const MAX_ISSUED: usize = 64;
 
 impl HostState {
-    /// State for a run over `grants` under `limits`.
-    pub fn new(wasi: WasiCtx, grants: Vec<Grant>, tiers: Vec<Tier>, limits: Limits) -> Self {
+    /// State for a run over `grants` under `limits`, metered by `meter`.
+    pub fn new(
+        wasi: WasiCtx,
+        grants: Vec<Grant>,
+        tiers: Vec<Tier>,
+        limits: Limits,
+        meter: Meter,
+    ) -> Self {
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_HOST_RESOURCES);
         Self {
             wasi,
-            table: ResourceTable::new(),
-            cap: MemoryCap::new(limits.memory_bytes),
+            table,
+            cap: MemoryCap::new(meter.memory().clone()),
+            meter,
+            clock: VirtualClock::new(limits.wall_ms.saturating_mul(1_000_000)),
             grants,
             tiers,
             limits,
@@ -104,6 +135,23 @@ impl HostState {
             guard: RawValueGuard::default(),
             issued: Vec::new(),
         }
+    }
+
+    /// The virtual clock, its resources and the meter, for WASI's clock and poll.
+    pub(crate) fn virtual_io(&mut self) -> VirtualIo<'_> {
+        self.meter.mark_import();
+        VirtualIo {
+            clock: &mut self.clock,
+            table: &mut self.table,
+            meter: &mut self.meter,
+        }
+    }
+
+    /// The WASI context, the resource table and the meter, for the metered
+    /// WASI interfaces.
+    pub(crate) fn lookup_parts(&mut self) -> (&mut WasiCtx, &mut ResourceTable, &mut Meter) {
+        self.meter.mark_import();
+        (&mut self.wasi, &mut self.table, &mut self.meter)
     }
 
     /// Remembers a refusal the host is about to hand the guest.
@@ -150,6 +198,9 @@ impl HostState {
         columns: Vec<String>,
         batch_rows: u32,
     ) -> Result<u32, Refusal> {
+        let names: u64 = columns.iter().map(|c| c.len() as u64 + 8).sum();
+        self.meter
+            .charge(schedule::OPEN_READER + schedule::bytes(names + dataset.len() as u64))?;
         if columns.is_empty() {
             return Err(Refusal::invalid("a scan needs at least one column"));
         }
@@ -189,6 +240,7 @@ impl HostState {
             .dataset
             .read(&projection, rows as usize)
             .map_err(Refusal::from)?;
+        let held = self.meter.reserve_or_abort(OPEN_READER_BYTES)?;
         let id = self.next_scan;
         self.next_scan += 1;
         self.scans.insert(
@@ -197,6 +249,7 @@ impl HostState {
                 reader,
                 encoder: BatchEncoder::new(columns),
                 guarded,
+                held,
             },
         );
         Ok(id)
@@ -206,6 +259,7 @@ impl HostState {
         let Some(scan) = self.scans.get_mut(&id) else {
             return Err(wasmtime::format_err!("scanner {id} is not open"));
         };
+        self.meter.charge(schedule::SCAN_BATCH)?;
         let Some(batch) = scan.reader.next() else {
             return Ok(Ok(None));
         };
@@ -214,23 +268,48 @@ impl HostState {
             // Data errors name the row, column and type, never a value.
             Err(e) => return Ok(Err(Refusal::from(e))),
         };
+        let cells = batch.num_rows() as u64 * batch.num_columns() as u64;
+        self.meter.charge(cells * schedule::SCAN_VALUE)?;
+        let decoded = self
+            .meter
+            .reserve_or_abort(batch.get_array_memory_size() as u64)?;
+        let remembered = self.guard.held_bytes();
         for name in &scan.guarded {
             if let Some(array) = batch.column_by_name(name) {
                 self.guard.observe(array);
             }
         }
+        let grown = self.guard.held_bytes() - remembered;
+        self.meter
+            .memory()
+            .reserve_raw(grown)
+            .map_err(|a| self.meter.trip(a))?;
         let fed = scan
             .encoder
             .encode(&batch)
             .map_err(|e| wasmtime::format_err!("{e}"))?;
+        self.meter.charge(
+            fed.dictionary_entries * schedule::DICTIONARY_ENTRY + schedule::bytes(fed.bytes),
+        )?;
+        scan.held
+            .grow(fed.dictionary_bytes)
+            .map_err(|a| self.meter.trip(a))?;
+        // The encoded batch is held until it has been copied into the guest;
+        // the decoded one is freed when this call returns.
+        let handed_over = self.meter.reserve_or_abort(fed.bytes)?;
+        self.meter.hold_until_return(handed_over);
+        drop(decoded);
         self.counters.rows_fed += u64::from(fed.batch.rows);
         self.counters.bytes_fed += fed.bytes;
         Ok(Ok(Some(fed.batch)))
     }
 }
 
+/// Every WASI import reaches the host state through here, which is how the
+/// meter knows an import (not a libcall) is running.
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        self.meter.mark_import();
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
@@ -285,6 +364,15 @@ impl aggregates::Host for HostState {
 
 impl HostState {
     fn answer(&mut self, query: Query) -> wasmtime::Result<Result<AggregateResult, Refusal>> {
+        let asked = query.functions.len() as u64 * 16
+            + query
+                .group_by
+                .iter()
+                .map(|k| k.column.len() as u64 + 16)
+                .sum::<u64>()
+            + query.dataset.len() as u64
+            + query.column.as_ref().map_or(0, |c| c.len() as u64);
+        self.meter.charge(schedule::bytes(asked))?;
         if self.counters.aggregate_queries >= MAX_AGGREGATE_QUERIES {
             return Ok(Err(Refusal::limit_reached(format!(
                 "this run already made {MAX_AGGREGATE_QUERIES} aggregate queries"
@@ -303,11 +391,16 @@ impl HostState {
             &query,
             self.limits.batch_rows as usize,
             &mut self.privacy,
+            &mut self.meter,
         );
         self.counters.epsilon_spent = self.privacy.epsilon_spent;
+        if let Some(a) = self.meter.tripped() {
+            return Err(wasmtime::Error::new(a));
+        }
         Ok(computed.map(|c| {
             self.counters.aggregate_queries += 1;
             self.counters.groups_suppressed += c.result.suppressed_groups;
+            self.meter.hold_until_return(c.held);
             c.result
         }))
     }

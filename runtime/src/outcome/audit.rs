@@ -45,21 +45,26 @@ impl Usage {
     /// and log sizes absent. The privacy budget spent stays exact: it is
     /// what the buyer was charged.
     pub fn rounded_for<'a>(&self, rounding: impl IntoIterator<Item = &'a Rounding>) -> Usage {
-        let (mut fuel, mut wall_ms) = (self.fuel_consumed, self.wall_ms);
+        let (mut fuel, mut host_fuel, mut wall_ms) =
+            (self.fuel_consumed, self.host_fuel, self.wall_ms);
         for r in rounding {
             fuel = r.fuel(fuel);
+            host_fuel = r.fuel(host_fuel);
             wall_ms = r.wall_ms(wall_ms);
+        }
+        if self.fuel_limit > 0 {
+            fuel = fuel.min(self.fuel_limit);
         }
         Usage {
             // Never above the limit: a bucket past it says no more than
             // the limit itself.
-            fuel_consumed: if self.fuel_limit > 0 {
-                fuel.min(self.fuel_limit)
-            } else {
-                fuel
-            },
+            fuel_consumed: fuel,
             fuel_limit: self.fuel_limit,
+            // The host's share of the fuel, in the same buckets and never
+            // above the total shown.
+            host_fuel: host_fuel.min(fuel),
             memory_peak_bytes: next_power_of_two(self.memory_peak_bytes),
+            host_memory_peak_bytes: next_power_of_two(self.host_memory_peak_bytes),
             wall_ms,
             rows_fed: next_power_of_two(self.rows_fed),
             bytes_fed: next_power_of_two(self.bytes_fed),

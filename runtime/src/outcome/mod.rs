@@ -36,12 +36,19 @@ pub enum Decision {
 /// [`Usage::rounded_for`]) and the exact ones are in [`AuditRecord::usage`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Usage {
-    /// Fuel the guest consumed.
+    /// Fuel the run consumed: the guest's instructions plus the host work
+    /// charged for it ([`Self::host_fuel`]).
     pub fuel_consumed: u64,
+    /// The part of `fuel_consumed` charged for host work (scans,
+    /// aggregates, WASI calls, output conversion), by the fuel schedule.
+    pub host_fuel: u64,
     /// The policy's fuel limit.
     pub fuel_limit: u64,
-    /// Peak guest linear memory, bytes.
+    /// Peak of guest linear memory plus host memory held for the guest,
+    /// bytes (what the policy's `memory_mb` caps).
     pub memory_peak_bytes: u64,
+    /// Peak of the host memory held for the guest, bytes.
+    pub host_memory_peak_bytes: u64,
     /// Wall time of the run, milliseconds.
     pub wall_ms: u64,
     /// Rows fed to the guest by scans.

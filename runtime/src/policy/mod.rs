@@ -79,11 +79,14 @@ impl Default for ColumnRule {
 /// Limits every run under this policy obeys, and the release caps.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Limits {
-    /// Fuel units a run may consume.
+    /// Fuel units a run may consume: guest instructions and the host work
+    /// charged for it (`engine::schedule`).
     pub fuel: u64,
-    /// Cap on guest linear memory, in bytes.
+    /// Cap on guest linear memory plus the host memory held for the guest,
+    /// in bytes.
     pub memory_bytes: u64,
-    /// Wall-clock cap, in milliseconds.
+    /// Wall-clock cap over the whole run, in milliseconds (also the budget
+    /// of the guest's virtual time).
     pub wall_ms: u64,
     /// Release rule: maximum rows of the returned table.
     pub output_rows: u64,
