@@ -47,6 +47,10 @@ pub struct RunRequest {
     /// Where privacy budgets are charged (needed when a policy asks for
     /// differential privacy).
     pub budget: Option<Arc<BudgetStore>>,
+    /// The instant (Unix seconds) approvals are evaluated at; `None` is now.
+    /// A replay passes the recorded time of the run, so an approval that
+    /// has expired since does not change the decision.
+    pub at: Option<i64>,
 }
 
 /// SHA-256 of a module's bytes, hex.
@@ -124,7 +128,7 @@ impl Engine {
             request.detached_signature.as_deref(),
             &request.known_keys,
             &request.grants,
-            unix_now(),
+            request.at.unwrap_or_else(unix_now),
         ) {
             Ok(a) => a,
             Err(refusal) => {
