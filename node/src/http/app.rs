@@ -50,6 +50,7 @@ impl App {
                 config.workers,
                 config.queue,
                 config.per_key_runs,
+                config.key_workers(),
                 config.retry_after_secs,
                 metrics.clone(),
             )),

@@ -7,6 +7,7 @@
 //! | `workers` | `SLUICE_WORKERS` | cores | runs executing at once |
 //! | `queue` | `SLUICE_QUEUE` | `64` | runs waiting for a worker; beyond it `503` |
 //! | `per_key_runs` | `SLUICE_PER_KEY_RUNS` | `32` | runs one key may have queued or running; beyond it `429` |
+//! | `per_key_workers` | `SLUICE_PER_KEY_WORKERS` | `workers - 1` (at least 1) | workers one key's runs may occupy at once, so one buyer's slow guests never hold every worker |
 //! | `max_body_bytes` | `SLUICE_MAX_BODY_BYTES` | `1048576` | largest JSON request body |
 //! | `max_module_bytes` | `SLUICE_MAX_MODULE_BYTES` | `16777216` | largest module upload |
 //! | `signature_window_secs` | `SLUICE_SIGNATURE_WINDOW_SECS` | `300` | how far `created` may be from the node's clock |
@@ -72,6 +73,8 @@ pub struct ServerConfig {
     pub queue: usize,
     /// Runs one key may have queued or running; beyond it 429.
     pub per_key_runs: usize,
+    /// Workers one key's runs may occupy at once (0: `workers - 1`, at least 1).
+    pub per_key_workers: usize,
     /// Largest JSON request body, bytes.
     pub max_body_bytes: usize,
     /// Largest module upload, bytes.
@@ -97,6 +100,7 @@ impl Default for ServerConfig {
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             queue: 64,
             per_key_runs: 32,
+            per_key_workers: 0,
             max_body_bytes: 1 << 20,
             max_module_bytes: 16 << 20,
             signature_window_secs: 300,
@@ -124,6 +128,14 @@ where
 }
 
 impl ServerConfig {
+    /// Workers one key may occupy: `per_key_workers`, or `workers - 1`.
+    pub fn key_workers(&self) -> usize {
+        match self.per_key_workers {
+            0 => self.workers.saturating_sub(1).max(1),
+            n => n.min(self.workers),
+        }
+    }
+
     /// Defaults, then `file` (if given), then the `SLUICE_*` environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut config = match file {
@@ -153,6 +165,7 @@ impl ServerConfig {
         env("SLUICE_WORKERS", &mut self.workers)?;
         env("SLUICE_QUEUE", &mut self.queue)?;
         env("SLUICE_PER_KEY_RUNS", &mut self.per_key_runs)?;
+        env("SLUICE_PER_KEY_WORKERS", &mut self.per_key_workers)?;
         env("SLUICE_MAX_BODY_BYTES", &mut self.max_body_bytes)?;
         env("SLUICE_MAX_MODULE_BYTES", &mut self.max_module_bytes)?;
         env("SLUICE_SIGNATURE_WINDOW_SECS", &mut self.signature_window_secs)?;

@@ -21,11 +21,14 @@
 //! workers), and losing a run's event at shutdown.
 
 mod app;
+pub mod client;
 pub mod auth;
 pub mod config;
+pub mod fuzzing;
 mod jobs;
 mod openapi;
 mod pool;
+pub mod proxy;
 pub mod problem;
 pub mod roles;
 mod routes;
@@ -34,6 +37,9 @@ pub mod telemetry;
 
 pub use app::App;
 pub use auth::sign::{RequestSigner, SignOptions};
+pub use client::{Answer, Client, ClientError};
 pub use config::{ConfigError, ServerConfig};
 pub use server::{router, serve, shutdown_signal};
 pub use telemetry::{Metrics, Telemetry};
+/// HTTP types clients need (methods, statuses).
+pub use axum::http::{Method, StatusCode};

@@ -33,26 +33,34 @@ pub(crate) struct RunPool {
     worker_count: usize,
     queue: usize,
     per_key: usize,
+    per_key_workers: usize,
     in_flight: AtomicUsize,
-    by_key: Mutex<HashMap<String, usize>>,
+    by_key: Mutex<HashMap<String, KeySlot>>,
     closed: AtomicBool,
     retry_after: u64,
     metrics: Metrics,
+}
+
+/// One key's runs in flight and its share of the workers.
+struct KeySlot {
+    in_flight: usize,
+    workers: Arc<Semaphore>,
 }
 
 /// An admitted run's place in the pool; released when dropped.
 pub(crate) struct Ticket {
     pool: Arc<RunPool>,
     key: String,
+    workers: Arc<Semaphore>,
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
         self.pool.in_flight.fetch_sub(1, Ordering::SeqCst);
         let mut by_key = self.pool.by_key.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = by_key.get_mut(&self.key) {
-            *n -= 1;
-            if *n == 0 {
+        if let Some(slot) = by_key.get_mut(&self.key) {
+            slot.in_flight -= 1;
+            if slot.in_flight == 0 {
                 by_key.remove(&self.key);
             }
         }
@@ -60,11 +68,13 @@ impl Drop for Ticket {
 }
 
 impl RunPool {
-    /// A pool of `workers` threads with `queue` places and `per_key` runs per key.
+    /// A pool of `workers` threads with `queue` places, `per_key` runs in
+    /// flight per key, of which at most `per_key_workers` execute at once.
     pub(crate) fn new(
         workers: usize,
         queue: usize,
         per_key: usize,
+        per_key_workers: usize,
         retry_after: u64,
         metrics: Metrics,
     ) -> Self {
@@ -73,6 +83,7 @@ impl RunPool {
             worker_count: workers,
             queue,
             per_key,
+            per_key_workers: per_key_workers.clamp(1, workers.max(1)),
             in_flight: AtomicUsize::new(0),
             by_key: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
@@ -97,7 +108,7 @@ impl RunPool {
             ));
         }
         let mut by_key = self.by_key.lock().unwrap_or_else(|p| p.into_inner());
-        let mine = by_key.get(key).copied().unwrap_or(0);
+        let mine = by_key.get(key).map_or(0, |s| s.in_flight);
         if mine >= self.per_key {
             return Err(ApiError::busy(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -126,10 +137,15 @@ impl RunPool {
                 self.retry_after,
             ));
         }
-        *by_key.entry(key.to_string()).or_default() += 1;
+        let slot = by_key.entry(key.to_string()).or_insert_with(|| KeySlot {
+            in_flight: 0,
+            workers: Arc::new(Semaphore::new(self.per_key_workers)),
+        });
+        slot.in_flight += 1;
         Ok(Ticket {
             pool: self.clone(),
             key: key.to_string(),
+            workers: slot.workers.clone(),
         })
     }
 
@@ -143,11 +159,15 @@ impl RunPool {
         let pool = self.clone();
         tokio::spawn(async move {
             pool.metrics.queued(1);
+            // The key's share first, then a worker: one key never holds
+            // more workers than its share, so other keys keep moving.
+            let share = ticket.workers.clone().acquire_owned().await;
             let permit = pool.workers.clone().acquire_owned().await;
             pool.metrics.queued(-1);
-            let permit = permit.ok()?;
+            let (share, permit) = (share.ok()?, permit.ok()?);
             let out = tokio::task::spawn_blocking(work).await.ok();
             drop(permit);
+            drop(share);
             drop(ticket);
             out
         })
