@@ -299,12 +299,12 @@ fn every_route_answers_every_role_and_refuses_every_bad_signature() {
             r.path
         );
 
-        // Tampered after signing: another path.
+        // Tampered after signing: another query.
         let op = s.client(&s.keys.operator);
         let mut req = op
             .build(r.method.clone(), &r.path, body(r), r.content_type, &SignOptions::default())
             .unwrap();
-        let tampered: String = format!("{}{}x", s.url, r.path.split('?').next().unwrap());
+        let tampered: String = format!("{}{}?tampered=1", s.url, r.path.split('?').next().unwrap());
         *req.uri_mut() = tampered.parse().unwrap();
         let a = s.rt.block_on(op.send_request(req)).unwrap();
         assert_eq!(

@@ -32,6 +32,31 @@ pub(crate) async fn list(
     Ok(Json(keys.into_iter().map(KeyView::from).collect()))
 }
 
+/// A role, as the API names it.
+#[derive(Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RoleName {
+    /// Runs the node.
+    Operator,
+    /// Owns the datasets listed.
+    Owner,
+    /// Runs signed modules.
+    Buyer,
+    /// Reads the ledger, replays.
+    Auditor,
+}
+
+impl From<RoleName> for Role {
+    fn from(r: RoleName) -> Self {
+        match r {
+            RoleName::Operator => Role::Operator,
+            RoleName::Owner => Role::Owner,
+            RoleName::Buyer => Role::Buyer,
+            RoleName::Auditor => Role::Auditor,
+        }
+    }
+}
+
 /// A key to add.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -39,7 +64,7 @@ pub(crate) struct NewKey {
     /// The public key (hex, base64 or PEM).
     key: String,
     /// `operator`, `owner`, `buyer` or `auditor`.
-    role: Role,
+    role: RoleName,
     /// Buyers: the datasets it may use (empty: all). Owners: the datasets it owns.
     #[serde(default)]
     datasets: Vec<String>,
@@ -62,7 +87,7 @@ pub(crate) async fn add(
         .map_err(|e| ApiError::invalid("key", format!("`key`: {e}")))?;
     let by = caller.key.clone();
     let record = app
-        .blocking(move |n| Ok(n.add_key(&key, new.role, &new.datasets, Some(&by))?))
+        .blocking(move |n| Ok(n.add_key(&key, new.role.into(), &new.datasets, Some(&by))?))
         .await?;
     app.reload_keys()?;
     Ok((StatusCode::CREATED, Json(record.into())))
