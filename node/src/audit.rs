@@ -8,13 +8,30 @@
 //! state, so it sees any edit made to the file by hand.
 
 use std::io::Write;
+use std::path::Path;
 
 use sluice_ledger::billing::{self, BillingReport, GroupBy, Recomputed};
 use sluice_ledger::verify::{self, VerifyError};
 use sluice_ledger::{Envelope, LedgerError, StoredEvent, VerifyReport, export};
 
+use sluice_runtime::signing::PublicKey;
+
+use crate::datadir::DataDir;
 use crate::error::NodeError;
+use crate::identity;
 use crate::node::Node;
+
+/// Audits the ledger of the node in `data_dir` without opening the node:
+/// what an auditor runs on a ledger that may have been altered (an altered
+/// ledger cannot be opened for appending, but it can always be audited).
+/// Waits for a process writing to the directory to finish.
+pub fn verify_data_dir(data_dir: &Path) -> Result<VerifyReport, NodeError> {
+    let dir = DataDir::new(data_dir)?;
+    dir.require()?;
+    let _lock = dir.lock()?;
+    let key = PublicKey::from_file(dir.public_key()).map_err(NodeError::Key)?;
+    verify::verify_sqlite(&dir.ledger(), &identity::verifier(&key)?).map_err(verify_error)
+}
 
 fn verify_error(e: VerifyError) -> NodeError {
     match e {

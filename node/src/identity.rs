@@ -36,16 +36,19 @@ pub fn verifier(key: &PublicKey) -> Result<NoteVerifier, NodeError> {
 /// Reads a node public key given as a file or text: wasmsign2 key forms (a
 /// `node.pub` file, hex) or a signed-note verifier key (`name+hash+base64`).
 pub fn parse_verifier(input: &[u8]) -> Result<NoteVerifier, NodeError> {
-    let text = String::from_utf8_lossy(input);
-    let text = text.trim();
-    if text.contains('+') {
-        return NoteVerifier::parse(text).map_err(|e| {
-            NodeError::Key(SigningError::BadKey(format!(
-                "not a note verifier key: {e}"
-            )))
-        });
+    match PublicKey::parse(input) {
+        Ok(key) => verifier(&key),
+        Err(key_error) => {
+            let text = std::str::from_utf8(input)
+                .map(str::trim)
+                .unwrap_or_default();
+            NoteVerifier::parse(text).map_err(|_| {
+                NodeError::Key(SigningError::BadKey(format!(
+                    "{key_error}; nor is it a checkpoint verifier key (name+hash+base64)"
+                )))
+            })
+        }
     }
-    verifier(&PublicKey::parse(input).map_err(NodeError::Key)?)
 }
 
 /// The node's key pair.

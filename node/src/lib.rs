@@ -14,7 +14,7 @@
 //! (outcome → usage event and private audit record), [`replay`] and
 //! [`audit`] (verification, export and billing over the ledger).
 
-mod audit;
+pub mod audit;
 mod data;
 pub mod datadir;
 mod error;

@@ -112,8 +112,9 @@ pub(super) fn run(args: &NodeArgs, cmd: LedgerCommand) -> Result<ExitCode, Failu
             verified(&report, json)
         }
         LedgerCommand::Verify { json, .. } => {
-            let node = args.open_existing()?;
-            verified(&node.verify_ledger().map_err(Failure::node)?, json)
+            let report = sluice_node::audit::verify_data_dir(&args.resolved_data_dir())
+                .map_err(Failure::node)?;
+            verified(&report, json)
         }
         LedgerCommand::Show {
             index,
