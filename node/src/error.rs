@@ -44,6 +44,27 @@ pub enum NodeError {
         /// How many events the ledger holds.
         len: u64,
     },
+    /// No approval request has this id.
+    #[error("no approval request has id {0}; `sluice client approvals list` shows them")]
+    UnknownApproval(String),
+    /// The approval request was decided already.
+    #[error("approval request {id} is already {status}; a decision is final, ask again with a new request")]
+    ApprovalDecided {
+        /// The request.
+        id: String,
+        /// `approved` or `rejected`.
+        status: String,
+    },
+    /// The dataset's current policy already has an approval entry for the module.
+    #[error(
+        "the current policy of `{dataset}` already approves module {module}; to change its expiry, upload a new policy version with the entry edited"
+    )]
+    AlreadyApproved {
+        /// The dataset.
+        dataset: String,
+        /// The module hash.
+        module: String,
+    },
     /// A dataset with this name exists already.
     #[error(
         "dataset `{name}` is already registered (at {path}); add a policy version with `sluice dataset policy {name} P.toml`"
@@ -128,6 +149,9 @@ impl NodeError {
             Self::UnknownModule(_) => "not-found.module",
             Self::UnknownRun(_) => "not-found.run",
             Self::UnknownEvent { .. } => "not-found.event",
+            Self::UnknownApproval(_) => "not-found.approval",
+            Self::ApprovalDecided { .. } => "conflict.approval-decided",
+            Self::AlreadyApproved { .. } => "conflict.already-approved",
             Self::DatasetExists { .. } => "conflict.dataset-exists",
             Self::Policy(_) => "invalid.policy",
             Self::PolicyForOtherDataset { .. } => "invalid.policy-dataset",

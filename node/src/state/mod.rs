@@ -11,6 +11,7 @@
 //! change (each change is one transaction), and silent misreads of a
 //! foreign or future file (format check).
 
+mod approvals;
 mod datasets;
 mod keys;
 mod modules;
@@ -22,6 +23,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
 
+pub(crate) use approvals::ApprovalRow;
 pub(crate) use datasets::DatasetRow;
 pub(crate) use keys::KeyRow;
 pub(crate) use modules::ModuleRow;
@@ -93,6 +95,7 @@ impl State {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(approvals::SCHEMA)?;
         let format: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
                 r.get(0)
