@@ -1,7 +1,7 @@
 //! OpenTelemetry, checked with the SDK's in-memory exporters: a run over
 //! HTTP makes a `sluice.run` trace whose id is the one stored in the usage
-//! event, with the node's and the engine's spans nested under it, and the
-//! run metrics count it.
+//! event, with a span per phase (admit, approve, compile, execute,
+//! release-check, record) nested under it, and the run metrics count it.
 
 mod http_support;
 
@@ -57,7 +57,9 @@ fn a_run_is_one_trace_whose_id_is_in_its_usage_event_and_is_counted() {
         .map(|sp| sp.name.to_string())
         .collect();
     assert!(names.iter().any(|n| n == "node.run"), "{names:?}");
-    assert!(names.iter().any(|n| n == "run"), "the engine's span nests under the run: {names:?}");
+    for phase in ["run", "admit", "approve", "compile", "execute", "release-check", "record"] {
+        assert!(names.iter().any(|n| n == phase), "a `{phase}` span under the run: {names:?}");
+    }
 
     meter.force_flush().unwrap();
     let exported = metrics.get_finished_metrics().unwrap();

@@ -29,7 +29,7 @@ pub fn wit_imports(bytes: &[u8]) -> Result<Vec<String>, String> {
                     let import =
                         import.map_err(|e| format!("not a valid WebAssembly component: {e}"))?;
                     if names.len() < MAX_IMPORTS {
-                        names.push(import.name.0.to_string());
+                        names.push(import.name.name.to_string());
                     }
                 }
             }

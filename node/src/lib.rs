@@ -12,13 +12,18 @@
 //! verifier), [`registry`] (datasets and policy versions), [`keys`],
 //! [`modules`] (the module store), [`run`] (the run entry point), `event`
 //! (outcome → usage event and private audit record), [`replay`] and
-//! [`audit`] (verification, export and billing over the ledger).
+//! [`audit`] (verification, export and billing over the ledger),
+//! [`approvals`] (buyers ask owners to approve modules), [`imports`] (a
+//! component's WIT imports, for review) and [`http`] (the node as a service).
 
+pub mod approvals;
 pub mod audit;
 mod data;
 pub mod datadir;
 mod error;
 mod event;
+pub mod http;
+pub mod imports;
 pub mod identity;
 pub mod keys;
 pub mod modules;
@@ -28,6 +33,7 @@ pub mod replay;
 pub mod run;
 mod state;
 
+pub use approvals::{ApprovalRequest, ApprovalStatus};
 pub use datadir::DataDir;
 pub use error::NodeError;
 pub use keys::{KeyRecord, Role};

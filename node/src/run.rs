@@ -169,7 +169,8 @@ impl Node {
             submission: submission(&bytes, request.detached_signature.as_deref()),
         };
         let (envelope, private) = event::usage_event(&outcome, &ctx)?;
-        let receipt = self.ledger.append(envelope, Some(private))?;
+        let receipt = tracing::info_span!("record")
+            .in_scope(|| self.ledger.append(envelope, Some(private)))?;
         Ok(RunResult { outcome, receipt })
     }
 

@@ -123,13 +123,17 @@ impl Engine {
     }
 
     fn execute(&self, request: RunRequest, limits: &Limits, outcome: &mut RunOutcome) {
-        let admitted = match admission::admit(
+        // One span per phase (admit, approve, compile, execute, release-check),
+        // under the run's span: what a trace of the run shows.
+        let admitted = match tracing::info_span!("admit").in_scope(|| {
+            admission::admit(
             &request.module,
             request.detached_signature.as_deref(),
             &request.known_keys,
             &request.grants,
-            request.at.unwrap_or_else(unix_now),
-        ) {
+                request.at.unwrap_or_else(unix_now),
+            )
+        }) {
             Ok(a) => a,
             Err(refusal) => {
                 if let Some(h) = refusal.module_hash {
@@ -142,14 +146,19 @@ impl Engine {
         };
         outcome.module_hash = admitted.module_hash.clone();
         outcome.buyer = Some(admitted.signer.key_id());
-        for (snapshot, tier) in outcome.data_snapshots.iter_mut().zip(&admitted.tiers) {
-            snapshot.tier = Some(*tier);
-        }
-        let component = match self
-            .cache
-            .get(&self.engine, &outcome.module_hash, &admitted.module)
-        {
+        tracing::info_span!("approve", tiers = ?admitted.tiers).in_scope(|| {
+            for (snapshot, tier) in outcome.data_snapshots.iter_mut().zip(&admitted.tiers) {
+                snapshot.tier = Some(*tier);
+            }
+        });
+        let compile = tracing::info_span!("compile", cached = tracing::field::Empty);
+        let compiled = compile.in_scope(|| {
+            self.cache
+                .get(&self.engine, &outcome.module_hash, &admitted.module)
+        });
+        let component = match compiled {
             Ok((c, cached)) => {
+                compile.record("cached", cached);
                 outcome.usage.compile_cached = cached;
                 c
             }
@@ -180,10 +189,12 @@ impl Engine {
         };
         let ticks = limits.wall_ms.div_ceil(EPOCH_TICK.as_millis() as u64) + 1;
         store.set_epoch_deadline(ticks);
-        let result = fuel_set.and_then(|()| {
-            let instance = Analytic::instantiate(&mut store, &component, &self.linker)
-                .map_err(|e| e.context("cannot instantiate the module"))?;
-            instance.call_run(&mut store, &request.params)
+        let result = tracing::info_span!("execute").in_scope(|| {
+            fuel_set.and_then(|()| {
+                let instance = Analytic::instantiate(&mut store, &component, &self.linker)
+                    .map_err(|e| e.context("cannot instantiate the module"))?;
+                instance.call_run(&mut store, &request.params)
+            })
         });
         if self.meter_fuel {
             outcome.usage.fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
@@ -200,12 +211,14 @@ impl Engine {
         outcome.log = log_bytes;
         outcome.usage.log_bytes = written;
         match result {
-            Ok(Ok(table)) => release(
-                OutputTable::from(table),
-                limits,
-                &store.data().guard,
-                outcome,
-            ),
+            Ok(Ok(table)) => tracing::info_span!("release-check").in_scope(|| {
+                release(
+                    OutputTable::from(table),
+                    limits,
+                    &store.data().guard,
+                    outcome,
+                )
+            }),
             Ok(Err(e)) => {
                 tracing::info!(error = %guest_error(&e), "the guest returned an error");
                 let host_message = store.data().authored(&e).then(|| message(&e).to_string());

@@ -4,6 +4,7 @@
 //! prints a clear message and exits non-zero.
 
 mod billing;
+mod client;
 mod dataset;
 mod demo;
 mod example_data;
@@ -13,6 +14,8 @@ mod node;
 mod policy;
 mod receipt;
 mod run;
+mod serve;
+mod serve_demo;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -96,15 +99,12 @@ impl NodeArgs {
         Node::open(config).map_err(Failure::node)
     }
 
-    /// The data directory: `--data-dir`, or the default.
-    pub(crate) fn resolved_data_dir(&self) -> PathBuf {
-        self.data_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
-    }
-
     fn open_with(&self, create: bool) -> Result<Node, Failure> {
-        let mut config = NodeConfig::new(self.resolved_data_dir());
+        let dir = self
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let mut config = NodeConfig::new(dir);
         config.create = create;
         config.engine.cache_dir = self.cache_dir.clone();
         Node::open(config).map_err(Failure::node)
@@ -166,12 +166,24 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Write the fixed-seed example datasets.
     ExampleData(example_data::ExampleDataArgs),
+    /// Serve the node over HTTP (signed requests, roles, OpenAPI at /openapi.json).
+    Serve(serve::ServeArgs),
+    /// Talk to a node over HTTP with signed requests: buyers, owners, auditors, the operator.
+    Client(client::ClientArgs),
     /// Make an Ed25519 key pair: NAME.key (secret, 0600) and NAME.pub.
     Keygen(keys::KeygenArgs),
     /// Sign a module: embed the signature (or write it detached).
     Sign(keys::SignArgs),
     /// Verify a module's signature; exit 3 naming the cause if it fails.
     Verify(keys::VerifyArgs),
+}
+
+impl Cli {
+    /// Whether the command installs its own tracing subscriber (`serve`:
+    /// logs plus OpenTelemetry when configured).
+    pub(crate) fn owns_tracing(&self) -> bool {
+        matches!(self.command, Command::Serve(_))
+    }
 }
 
 /// Runs the parsed command.
@@ -188,6 +200,8 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Policy { command } => policy::run(command),
         Command::Demo(args) => demo::run(&node, args),
         Command::ExampleData(args) => example_data::run(args),
+        Command::Serve(args) => serve::run(&node, args),
+        Command::Client(args) => client::run(args),
         Command::Keygen(args) => keys::keygen(args),
         Command::Sign(args) => keys::sign(args),
         Command::Verify(args) => keys::verify(args),

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 /// Where a job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum JobStatus {
+pub(crate) enum JobStatus {
     /// Waiting for a worker.
     Queued,
     /// Executing.
@@ -28,18 +28,18 @@ pub enum JobStatus {
 
 /// A job as its submitter sees it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct JobView {
+pub(crate) struct JobView {
     /// The job id.
-    pub job_id: String,
+    pub(crate) job_id: String,
     /// Where it stands.
-    pub status: JobStatus,
+    pub(crate) status: JobStatus,
     /// The HTTP status the submission would have answered with, once finished.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub http_status: Option<u16>,
+    pub(crate) http_status: Option<u16>,
     /// The body it would have answered with, once finished.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    pub result: Option<serde_json::Value>,
+    pub(crate) result: Option<serde_json::Value>,
 }
 
 struct Job {

@@ -173,10 +173,15 @@ impl RunPool {
         })
     }
 
+    /// Stops admitting runs (`503 busy.shutting-down` from now on).
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
     /// Stops admitting runs and waits up to `grace` for the admitted ones
     /// to finish; returns how many were still in flight.
     pub(crate) async fn drain(&self, grace: Duration) -> usize {
-        self.closed.store(true, Ordering::SeqCst);
+        self.close();
         let deadline = tokio::time::Instant::now() + grace;
         while self.in_flight() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -148,9 +148,12 @@ pub async fn serve(
     let server = axum::serve(listener, router).with_graceful_shutdown(signal);
     let serving = tokio::spawn(async move { server.await });
     let _ = stopped_rx.await;
-    let left = pool.drain(grace).await;
-    // Requests in flight get the grace period to write their answers.
+    pool.close();
+    // Requests in flight get the grace period to write their answers; then
+    // every admitted run (also those whose request answered 202, or left)
+    // gets the grace period to be recorded.
     let _ = tokio::time::timeout(grace, serving).await;
+    let left = pool.drain(grace).await;
     if left > 0 {
         tracing::warn!(left, "runs still in flight at the end of the grace period");
     } else {

@@ -74,8 +74,8 @@ fn random_nonce() -> String {
 impl RequestSigner {
     /// A signer for `key`.
     pub fn new(key: &SecretKey) -> Self {
-        let seed = &key.to_bytes()[1..33];
-        let http = HttpKey::from_bytes(&AlgorithmName::Ed25519, seed)
+        let bytes = key.to_bytes();
+        let http = HttpKey::from_bytes(&AlgorithmName::Ed25519, &bytes[1..33])
             .unwrap_or_else(|_| unreachable!("32-byte Ed25519 seeds are always valid"));
         Self {
             key: http,

@@ -160,7 +160,7 @@ pub(crate) fn verify(
     let keyid = params.keyid.clone().unwrap_or_default();
     let key = HttpPublicKey::from_bytes(&AlgorithmName::Ed25519, key_raw)
         .map_err(|e| ApiError::internal("internal.key", e))?;
-    poll_ready(req.verify_message_signature(&key, Some(&keyid))).map_err(|_| {
+    poll_ready(req.verify_message_signature(&key, Some(keyid.as_str()))).map_err(|_| {
         ApiError::unauthorized(
             "bad-signature",
             "the signature does not verify with the key named by keyid; sign exactly the method, path, query and Content-Digest you send",

@@ -23,7 +23,8 @@ use crate::http::problem::{ApiError, Problem};
 use crate::http::roles::Caller;
 use crate::keys::Role;
 
-fn json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, ApiError> {
+/// `v` as a JSON value (an encoding failure is the node's).
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, ApiError> {
     serde_json::to_value(v).map_err(|e| ApiError::internal("internal.encode", e))
 }
 
@@ -40,7 +41,7 @@ pub(crate) async fn list(
     let all = app.blocking(|n| Ok(n.datasets()?)).await?;
     all.iter()
         .filter(|d| caller.reads_everything() || caller.owns(&d.name))
-        .map(json)
+        .map(to_json)
         .collect::<Result<_, _>>()
         .map(Json)
 }
@@ -98,7 +99,7 @@ pub(crate) async fn register(
         })
         .await?;
     app.reload_keys()?;
-    Ok((StatusCode::CREATED, Json(json(&record)?)))
+    Ok((StatusCode::CREATED, Json(to_json(&record)?)))
 }
 
 /// `GET /v1/datasets/{name}`: one dataset, its file reopened (owner, operator, auditor).
@@ -117,7 +118,7 @@ pub(crate) async fn show(
         caller.require_owner_of(&name)?;
     }
     let record = app.blocking(move |n| Ok(n.dataset(&name)?)).await?;
-    Ok(Json(json(&record)?))
+    Ok(Json(to_json(&record)?))
 }
 
 /// `GET /v1/datasets/{name}/policies`: every policy version, oldest first.
@@ -136,7 +137,7 @@ pub(crate) async fn policies(
         caller.require_owner_of(&name)?;
     }
     let versions = app.blocking(move |n| Ok(n.policy_versions(&name)?)).await?;
-    versions.iter().map(json).collect::<Result<_, _>>().map(Json)
+    versions.iter().map(to_json).collect::<Result<_, _>>().map(Json)
 }
 
 /// A new policy version.
@@ -167,7 +168,7 @@ pub(crate) async fn put_policy(
     let version = app
         .blocking(move |n| Ok(n.put_policy(&name, &new.policy, Some(&by))?))
         .await?;
-    Ok((StatusCode::CREATED, Json(json(&version)?)))
+    Ok((StatusCode::CREATED, Json(to_json(&version)?)))
 }
 
 /// `GET /v1/policies/{hash}`: a policy version by hash (its dataset's owner, operator, auditor).
@@ -187,7 +188,6 @@ pub(crate) async fn policy(
     if !caller.reads_everything() {
         caller.require_owner_of(&version.dataset)?;
     }
-    Ok(Json(json(&version)?))
+    Ok(Json(to_json(&version)?))
 }
 
-pub(crate) use json as to_json;

@@ -86,6 +86,8 @@ pub(crate) struct RunResponse {
 }
 
 /// A recorded run that released nothing: problem details plus the record.
+/// (Refusals before a run is recorded are plain problem details: the run
+/// fields are then absent.)
 #[derive(Serialize, ToSchema)]
 pub(crate) struct RunProblem {
     /// The outcome code (`denied.*`, `withheld.*`, `aborted.*`).
@@ -98,15 +100,18 @@ pub(crate) struct RunProblem {
     /// What happened, for people (derived from the code).
     detail: String,
     /// The run id.
-    run_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run_id: Option<String>,
     /// `denied`, `withheld` or `aborted`.
-    decision: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decision: Option<String>,
     /// The trace the run was recorded under.
     #[serde(skip_serializing_if = "Option::is_none")]
     trace_id: Option<String>,
     /// The receipt of the recorded attempt.
-    #[schema(value_type = Object)]
-    receipt: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    receipt: Option<serde_json::Value>,
 }
 
 /// The status, body and metric figures of a finished run.
@@ -147,10 +152,10 @@ fn answer(result: &RunResult) -> Result<(u16, serde_json::Value), ApiError> {
         problem_type: code,
         status,
         detail,
-        run_id: outcome.run_id.clone(),
-        decision,
+        run_id: Some(outcome.run_id.clone()),
+        decision: Some(decision),
         trace_id,
-        receipt,
+        receipt: Some(receipt),
     };
     Ok((status, to_json(&body)?))
 }
@@ -206,7 +211,8 @@ pub(crate) async fn submit(
             format!("your key may not use dataset `{d}`"),
         ));
     }
-    let ticket = app.pool.admit(caller.hex())?;
+    let owner = caller.hex().to_string();
+    let ticket = app.pool.admit(&owner)?;
     let started = Instant::now();
     let job = app.jobs.create(caller.hex());
     let span = tracing::info_span!("sluice.run", job = %job, buyer = %caller.record.key_id);
@@ -260,7 +266,7 @@ pub(crate) async fn submit(
         Err(_) => {
             let view = app
                 .jobs
-                .get(&job, caller.hex())
+                .get(&job, &owner)
                 .ok_or_else(|| ApiError::internal("internal.job", "job vanished"))?;
             let mut response = (StatusCode::ACCEPTED, Json(view)).into_response();
             if let Ok(v) = HeaderValue::from_str(&format!("/v1/jobs/{job}")) {
