@@ -76,17 +76,23 @@ fn killing_runs_at_random_moments_loses_nothing_that_was_released() {
         "--buyer",
         fixture().public.to_str().unwrap(),
     ];
-    // One undisturbed run: registers the dataset, warms the compiled-module
-    // cache, and measures how long a run takes.
-    let started = Instant::now();
+    // Two undisturbed runs: the first registers the dataset and warms the
+    // compiled-module cache, the second measures how long a run takes; kill
+    // moments are drawn from that span, so most land before the output.
     let first = sluice(&args);
     assert_eq!(first.code, 0, "{}", first.stderr);
-    let span = started.elapsed().as_millis() as u64 * 6 / 5 + 1;
+    let started = Instant::now();
+    let second = sluice(&args);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let span = started.elapsed().as_millis() as u64 + 1;
 
     let cache = sluice::guests::repo_root()
         .join("target")
         .join("test-module-cache");
-    let mut received = vec![first.json["run_id"].as_str().unwrap().to_string()];
+    let mut received: Vec<String> = [&first, &second]
+        .iter()
+        .map(|r| r.json["run_id"].as_str().unwrap().to_string())
+        .collect();
     let mut killed = 0;
     for _ in 0..runs {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))

@@ -330,7 +330,8 @@ fn replay_reports_changed_data_instead_of_using_it() {
     let same = sluice(&["--data-dir", s(&dir), "ledger", "replay", "--run", id]);
     assert_eq!(same.code, 0, "{}", same.stdout);
     let mut text = std::fs::read_to_string(&csv).unwrap();
-    text.push_str(&text.lines().nth(1).unwrap().to_string());
+    let line = text.lines().nth(1).unwrap().to_string();
+    text.push_str(&line);
     text.push('\n');
     std::fs::write(&csv, text).unwrap();
     let changed = sluice(&[

@@ -126,8 +126,13 @@ pub fn write_export(
     out: &mut dyn Write,
 ) -> Result<u64, LedgerError> {
     let io = |e: std::io::Error| LedgerError::Encoding(format!("cannot write the export: {e}"));
+    // One snapshot: the checkpoints listed, and the events up to the last of
+    // them (appends made meanwhile belong to the next export).
     let checkpoints = ledger.checkpoints()?;
-    let latest = ledger.checkpoint()?;
+    let latest = match checkpoints.last() {
+        Some(cp) => cp.clone(),
+        None => ledger.checkpoint()?,
+    };
     let header = ExportLine::Header {
         format: FORMAT.into(),
         origin: latest.origin.clone(),

@@ -201,6 +201,20 @@ fn a_failed_batch_leaves_nothing_behind_and_the_ledger_carries_on() {
 }
 
 #[test]
+fn one_writer_per_file() {
+    let t = TempLedger::new();
+    let first = t.open();
+    let err = SqliteLedger::open(&t.path, signer()).err().unwrap();
+    assert_eq!(err.code(), "ledger.locked");
+    assert!(err.to_string().contains("another process"), "{err}");
+    // Auditors read while the node writes.
+    first.append(run_event(0), None).unwrap();
+    assert!(verify_sqlite(&t.path, &signer().verifier()).unwrap().ok);
+    drop(first);
+    t.open();
+}
+
+#[test]
 fn a_file_opens_only_with_its_own_key_and_only_if_untampered() {
     let t = ledger_with(3);
     let other =

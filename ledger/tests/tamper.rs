@@ -263,3 +263,26 @@ fn large_ledgers_are_checked_in_order_across_parallel_chunks() {
         .collect();
     assert_eq!(bad, [4095, 8191]);
 }
+
+#[test]
+fn the_audit_through_the_ledger_trait_finds_the_same_edit() {
+    let t = ledger_with(8);
+    let l = t.open();
+    let v = signer().verifier();
+    assert!(sluice_ledger::verify::verify_ledger(&l, &v).unwrap().ok);
+    let body: Vec<u8> = t
+        .sql()
+        .query_row("SELECT body FROM events WHERE idx = 5", [], |r| r.get(0))
+        .unwrap();
+    let edited = String::from_utf8(body)
+        .unwrap()
+        .replace("\"rows_fed\":1000", "\"rows_fed\":1001");
+    t.sql()
+        .execute(
+            "UPDATE events SET body = ?1 WHERE idx = 5",
+            [edited.as_bytes()],
+        )
+        .unwrap();
+    let r = sluice_ledger::verify::verify_ledger(&l, &v).unwrap();
+    assert_eq!((r.ok, r.first_bad_index), (false, Some(5)), "{r:?}");
+}

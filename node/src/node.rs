@@ -60,7 +60,6 @@ impl NodeConfig {
 /// A Sluice node. `Send + Sync`: share it as `Arc<Node>`; its methods block.
 pub struct Node {
     pub(crate) dir: DataDir,
-    _lock: File,
     pub(crate) identity: Identity,
     verifier: NoteVerifier,
     pub(crate) state: State,
@@ -69,6 +68,9 @@ pub struct Node {
     pub(crate) ledger: Arc<dyn Ledger>,
     ledger_file: Option<PathBuf>,
     pub(crate) max_module_bytes: u64,
+    /// Declared last, so it is dropped last: the data directory is released
+    /// only after the ledger (and its own lock) is closed.
+    _lock: File,
 }
 
 impl Node {
@@ -114,7 +116,6 @@ impl Node {
         let engine = Engine::new(engine_config)?;
         Ok(Self {
             dir,
-            _lock: lock,
             identity,
             verifier,
             state,
@@ -123,6 +124,7 @@ impl Node {
             ledger,
             ledger_file: None,
             max_module_bytes: config.max_module_bytes,
+            _lock: lock,
         })
     }
 

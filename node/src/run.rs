@@ -125,7 +125,7 @@ impl Node {
         let resolved = self.resolve(&request.datasets)?;
         let known = self.buyer_keys(&request.datasets)?;
         let too_large =
-            (bytes.len() as u64 > self.max_module_bytes).then(|| Denial::ModuleTooLarge {
+            (bytes.len() as u64 > self.max_module_bytes).then_some(Denial::ModuleTooLarge {
                 bytes: bytes.len() as u64,
                 limit: self.max_module_bytes,
             });

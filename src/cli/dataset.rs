@@ -1,7 +1,7 @@
 //! `sluice dataset add|list|show|policy`: the node's dataset registry.
 
 use std::fmt::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::anyhow;
@@ -53,7 +53,7 @@ pub(super) enum DatasetCommand {
     },
 }
 
-fn read_policy(path: &PathBuf) -> Result<String, Failure> {
+fn read_policy(path: &Path) -> Result<String, Failure> {
     String::from_utf8(read_file(path, "policy")?)
         .map_err(|_| Failure::usage(anyhow!("policy {} is not UTF-8 text", path.display())))
 }

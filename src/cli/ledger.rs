@@ -295,7 +295,13 @@ fn show(
     } else if events.is_empty() {
         println!("no events from index {from}");
     } else {
-        events.iter().for_each(|e| println!("{}", line(e)));
+        // Stop quietly when the reader goes away (`sluice ledger show | head`).
+        let mut out = std::io::stdout().lock();
+        for e in &events {
+            if writeln!(out, "{}", line(e)).is_err() {
+                break;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

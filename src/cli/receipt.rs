@@ -1,7 +1,7 @@
 //! `sluice receipt verify`: what a buyer runs offline, with nothing but the
 //! receipt and the node's public key.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::anyhow;
@@ -29,7 +29,7 @@ pub(super) enum ReceiptCommand {
 }
 
 /// Reads a receipt from a receipt file or a run's `--json` output.
-fn load(path: &PathBuf) -> Result<Receipt, Failure> {
+fn load(path: &Path) -> Result<Receipt, Failure> {
     let bytes = read_file(path, "receipt")?;
     let value: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| Failure::usage(anyhow!("{} is not JSON: {e}", path.display())))?;

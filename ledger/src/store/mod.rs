@@ -53,6 +53,9 @@ pub enum LedgerError {
     /// The private record does not match the event's `audit_commitment`.
     #[error("private audit record refused: {0}")]
     AuditRecord(String),
+    /// Another process has the ledger open for writing.
+    #[error("the ledger is locked: {0}")]
+    Locked(String),
     /// The file was created with another node key.
     #[error("the ledger was created by key {stored}, not {given}; open it with its own node key")]
     KeyMismatch {
@@ -96,6 +99,7 @@ impl LedgerError {
             LedgerError::InvalidEvent(_) => "ledger.invalid-event",
             LedgerError::DuplicateEvent(_) => "ledger.duplicate-event",
             LedgerError::AuditRecord(_) => "ledger.audit-record",
+            LedgerError::Locked(_) => "ledger.locked",
             LedgerError::KeyMismatch { .. } => "ledger.key-mismatch",
             LedgerError::Corrupt(_) => "ledger.corrupt",
             LedgerError::NotFound(_) => "ledger.not-found",

@@ -43,6 +43,8 @@ pub struct SqliteLedger {
     writer: Option<JoinHandle<()>>,
     verifier: NoteVerifier,
     path: PathBuf,
+    /// Held while open: one writer per file, across processes.
+    _lock: std::fs::File,
 }
 
 impl SqliteLedger {
@@ -50,6 +52,7 @@ impl SqliteLedger {
     /// The checkpoint origin is the signer's name.
     pub fn open(path: &Path, signer: NoteSigner) -> Result<Self, LedgerError> {
         let verifier = signer.verifier();
+        let lock = schema::lock(path)?;
         let conn = schema::connect(path)?;
         schema::prepare(&conn, &verifier.vkey())?;
         let state = match load_tree(&conn, &verifier) {
@@ -76,6 +79,7 @@ impl SqliteLedger {
             writer: Some(writer),
             verifier,
             path: path.to_path_buf(),
+            _lock: lock,
         })
     }
 

@@ -68,16 +68,22 @@ pub(crate) fn run(
                 Err(_) => break,
             }
         }
-        commit_batch(&mut conn, &signer, &shared.tree, batch);
+        if !commit_batch(&mut conn, &signer, &shared.tree, batch) {
+            // The in-memory tree could not be put back in step with the file:
+            // stop, so that no later batch is signed over a wrong tree. Callers
+            // get `ledger.closed` and must reopen the ledger.
+            return;
+        }
     }
 }
 
+/// Commits one batch; false when the writer must stop.
 fn commit_batch(
     conn: &mut Connection,
     signer: &NoteSigner,
     tree: &Mutex<TreeState>,
     batch: Vec<Request>,
-) {
+) -> bool {
     let mut state = tree.lock().unwrap_or_else(|p| p.into_inner());
     let mut seen = HashSet::new();
     let mut accepted: Vec<Accepted> = Vec::new();
@@ -95,19 +101,21 @@ fn commit_batch(
         }
     }
     if accepted.is_empty() {
-        return;
+        return true;
     }
     match write(conn, signer, &mut state, &accepted) {
-        Ok(cp) => answer(&state, &cp, accepted),
+        Ok(cp) => {
+            answer(&state, &cp, accepted);
+            true
+        }
         Err(e) => {
             // Nothing was committed: put the tree back as the file has it.
-            if let Ok(fresh) = load_tree(conn, &signer.verifier()) {
-                *state = fresh;
-            }
+            let reloaded = load_tree(conn, &signer.verifier()).map(|fresh| *state = fresh);
             let text = e.to_string();
             for (_, reply) in accepted {
                 let _ = reply.send(Err(LedgerError::WriteFailed(text.clone())));
             }
+            reloaded.is_ok()
         }
     }
 }

@@ -71,12 +71,15 @@ fn private_commitments(conn: &Connection) -> Result<HashMap<String, String>, Ver
     Ok(out)
 }
 
-/// Audits any [`Ledger`] through its trait (private records are not checked).
+/// Audits any [`Ledger`] through its trait, up to its latest checkpoint at the
+/// time of the call (a live ledger keeps growing). Private records are not
+/// checked, and rows beyond the latest checkpoint are not seen: audit the
+/// SQLite file with [`verify_sqlite`] for those.
 pub fn verify_ledger(
     ledger: &dyn Ledger,
     verifier: &NoteVerifier,
 ) -> Result<VerifyReport, VerifyError> {
-    let raw = ledger
+    let raw: Vec<RawCheckpoint> = ledger
         .checkpoints()?
         .into_iter()
         .map(|c| RawCheckpoint {
@@ -85,10 +88,12 @@ pub fn verify_ledger(
             note: c.note,
         })
         .collect();
+    // A live ledger keeps growing: audit the events the listed checkpoints cover.
+    let end = raw.iter().map(|c| c.size).max().unwrap_or(0);
     let audit = Audit::new(verifier, raw);
     let mut from = 0;
     let pages = std::iter::from_fn(move || {
-        let page = match ledger.events(from, 4096) {
+        let page = match ledger.events(from, 4096.min(end.saturating_sub(from))) {
             Ok(p) if p.is_empty() => return None,
             Ok(p) => p,
             Err(e) => return Some(vec![Err(e)]),
