@@ -16,35 +16,35 @@ use sluice_runtime::signing::{self, SecretKey};
 use tokio::runtime::Runtime;
 
 /// A key for every part the tests play.
-pub struct Keys {
-    pub operator: SecretKey,
+pub(crate) struct Keys {
+    pub(crate) operator: SecretKey,
     /// Owns `sales`.
-    pub owner: SecretKey,
+    pub(crate) owner: SecretKey,
     /// Owns `patients` (not `sales`).
-    pub other_owner: SecretKey,
-    pub buyer: SecretKey,
-    pub other_buyer: SecretKey,
-    pub auditor: SecretKey,
+    pub(crate) other_owner: SecretKey,
+    pub(crate) buyer: SecretKey,
+    pub(crate) other_buyer: SecretKey,
+    pub(crate) auditor: SecretKey,
     /// Not known to the node.
-    pub stranger: SecretKey,
+    pub(crate) stranger: SecretKey,
 }
 
 /// A running server and what it was set up with.
-pub struct Served {
-    pub url: String,
-    pub rt: Runtime,
-    pub node: Arc<Node>,
-    pub keys: Keys,
+pub(crate) struct Served {
+    pub(crate) url: String,
+    pub(crate) rt: Runtime,
+    pub(crate) node: Arc<Node>,
+    pub(crate) keys: Keys,
     /// The buyer's signed mean-by-group component.
-    pub module: Vec<u8>,
-    pub module_hash: String,
+    pub(crate) module: Vec<u8>,
+    pub(crate) module_hash: String,
     /// A released run of the buyer.
-    pub run_id: String,
+    pub(crate) run_id: String,
     /// A pending approval request of the buyer for `patients`.
-    pub pending_approval: String,
-    pub dir: tempfile::TempDir,
-    pub stop: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
-    pub done: std::sync::Mutex<Option<tokio::task::JoinHandle<std::io::Result<usize>>>>,
+    pub(crate) pending_approval: String,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) stop: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    pub(crate) done: std::sync::Mutex<Option<tokio::task::JoinHandle<std::io::Result<usize>>>>,
 }
 
 fn key(seed: u8) -> SecretKey {
@@ -52,7 +52,7 @@ fn key(seed: u8) -> SecretKey {
 }
 
 /// The component `name` built from `examples/`.
-pub fn component(name: &str) -> Vec<u8> {
+pub(crate) fn component(name: &str) -> Vec<u8> {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| guests::build("examples").expect("build examples"));
     std::fs::read(guests::component(dir, name)).expect("read component")
@@ -60,19 +60,19 @@ pub fn component(name: &str) -> Vec<u8> {
 
 impl Served {
     /// A client signing with `key`.
-    pub fn client(&self, key: &SecretKey) -> Client {
+    pub(crate) fn client(&self, key: &SecretKey) -> Client {
         let _guard = self.rt.enter();
         Client::new(&self.url, Some(RequestSigner::new(key)))
     }
 
     /// An unsigned client.
-    pub fn anonymous(&self) -> Client {
+    pub(crate) fn anonymous(&self) -> Client {
         let _guard = self.rt.enter();
         Client::new(&self.url, None)
     }
 
     /// Stops the server (as SIGTERM would) and returns the runs left in flight.
-    pub fn shutdown(&self) -> usize {
+    pub(crate) fn shutdown(&self) -> usize {
         if let Some(tx) = self.stop.lock().unwrap().take() {
             let _ = tx.send(());
         }
@@ -82,7 +82,7 @@ impl Served {
 }
 
 /// Starts a server with `tweak` applied to the default test settings.
-pub fn start(tweak: impl FnOnce(&mut ServerConfig)) -> Served {
+pub(crate) fn start(tweak: impl FnOnce(&mut ServerConfig)) -> Served {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     generate(
