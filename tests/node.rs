@@ -160,6 +160,10 @@ fn every_attempt_is_recorded_including_node_denials() {
         .unwrap();
     assert_eq!(run.code.as_deref(), Some("denied.not-a-component"));
     assert_eq!(run.charges[0].amount.to_string(), "0", "denials are free");
+    let replay = node.replay(&garbage.outcome.run_id).unwrap();
+    assert!(replay.ok(), "{replay:?}");
+    let replay = node.replay(&unknown.outcome.run_id).unwrap();
+    assert_eq!(replay.status, sluice_node::ReplayStatus::DecidedByNode);
     assert_eq!(
         node.run(RunRequest::new(
             ModuleSource::Bytes(vec![]),

@@ -34,11 +34,10 @@ use sluice_runtime::{Decision, Grant, RunOutcome, Usage};
 
 use crate::error::NodeError;
 
-/// What a replay needs to rebuild the exact submission.
+/// What a replay needs to rebuild the exact submission: the stored module's
+/// code (which its module hash identifies) with this signature.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Submission {
-    /// SHA-256 of the bytes exactly as submitted, hex.
-    pub(crate) module_sha256: String,
     /// The leading signature section as submitted, hex (empty: none).
     pub(crate) signature_section: String,
     /// The detached signature, hex, when one was given.

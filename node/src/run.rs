@@ -17,7 +17,6 @@
 use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sha2::{Digest, Sha256};
 use sluice_ledger::Receipt;
 use sluice_runtime::outcome::{Denial, Snapshot};
 use sluice_runtime::policy::Prices;
@@ -95,7 +94,9 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// What replay needs to rebuild exactly these submitted bytes.
+/// What replay needs to rebuild exactly these submitted bytes. (No hash of
+/// them: the module hash already identifies the code, and hashing a module
+/// again would cost more than everything else the node does for a run.)
 fn submission(bytes: &[u8], detached: Option<&[u8]>) -> Submission {
     // A leading signature section sits between the 8-byte preamble and the
     // rest, which is exactly what stripping it leaves.
@@ -106,7 +107,6 @@ fn submission(bytes: &[u8], detached: Option<&[u8]>) -> Submission {
         .map(|n| hex::encode(&bytes[8..8 + n]))
         .unwrap_or_default();
     Submission {
-        module_sha256: hex::encode(Sha256::digest(bytes)),
         signature_section: section,
         detached_signature: detached.map(hex::encode),
     }
