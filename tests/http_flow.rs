@@ -21,10 +21,13 @@ fn buyer_asks_owner_approves_buyer_runs_auditor_verifies() {
     };
 
     // The buyer signs and uploads a module; the node names its hash, signer and imports.
-    let module = signing::sign(&http_support::component("top-products"), &s.keys.other_buyer).unwrap();
-    let up = s
-        .rt
-        .block_on(buyer.send(
+    let module = signing::sign(
+        &http_support::component("top-products"),
+        &s.keys.other_buyer,
+    )
+    .unwrap();
+    let up =
+        s.rt.block_on(buyer.send(
             Method::POST,
             "/v1/modules",
             module,
@@ -37,7 +40,11 @@ fn buyer_asks_owner_approves_buyer_runs_auditor_verifies() {
     let hash = up["hash"].as_str().unwrap().to_string();
     assert_eq!(up["signer"], s.keys.other_buyer.public().key_id());
     assert!(
-        up["imports"].as_array().unwrap().iter().any(|i| i.as_str().unwrap().starts_with("sluice:host/")),
+        up["imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i.as_str().unwrap().starts_with("sluice:host/")),
         "{up}"
     );
 
@@ -47,7 +54,10 @@ fn buyer_asks_owner_approves_buyer_runs_auditor_verifies() {
     assert_eq!(denied.status, 403);
     let d = denied.json();
     assert!(d["type"].as_str().unwrap().starts_with("denied."), "{d}");
-    assert!(d["receipt"]["event"]["id"].is_string(), "a denial carries its receipt: {d}");
+    assert!(
+        d["receipt"]["event"]["id"].is_string(),
+        "a denial carries its receipt: {d}"
+    );
     assert_eq!(denied.headers["content-type"], "application/problem+json");
 
     // The buyer asks; the owner sees the request with the module's facts.
@@ -60,7 +70,12 @@ fn buyer_asks_owner_approves_buyer_runs_auditor_verifies() {
     assert_eq!(asked.status, 201);
     let id = asked.json()["id"].as_str().unwrap().to_string();
     let pending = call(&owner, Method::GET, "/v1/approvals?status=pending", None).json();
-    let mine = pending.as_array().unwrap().iter().find(|r| r["id"] == id.as_str()).unwrap();
+    let mine = pending
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .unwrap();
     assert_eq!(mine["module_hash"], hash.as_str());
     assert_eq!(mine["module_signer"], s.keys.other_buyer.public().key_id());
     assert!(mine["module_size"].as_u64().unwrap() > 1000);
@@ -86,8 +101,16 @@ fn buyer_asks_owner_approves_buyer_runs_auditor_verifies() {
     let after = s.node.dataset("sales").unwrap().policy;
     assert_eq!(after.version, before.version + 1);
     assert_ne!(after.hash, before.hash);
-    assert!(s.node.policy_by_hash(&before.hash).is_ok(), "the old version stays addressable");
-    let again = call(&owner, Method::POST, &format!("/v1/approvals/{id}/approve"), Some(json!({})));
+    assert!(
+        s.node.policy_by_hash(&before.hash).is_ok(),
+        "the old version stays addressable"
+    );
+    let again = call(
+        &owner,
+        Method::POST,
+        &format!("/v1/approvals/{id}/approve"),
+        Some(json!({})),
+    );
     assert_eq!(again.status, 409);
     assert_eq!(again.json()["type"], "conflict.approval-decided");
 
@@ -105,7 +128,9 @@ fn buyer_asks_owner_approves_buyer_runs_auditor_verifies() {
     // The approval decision is a ledger event naming the request.
     let events = call(&auditor, Method::GET, "/v1/ledger/events?limit=1000", None).json();
     assert!(events.as_array().unwrap().iter().any(|e| {
-        e["type"] == "dev.sluice.approval.v1" && e["data"]["request_id"] == id.as_str() && e["data"]["decision"] == "approved"
+        e["type"] == "dev.sluice.approval.v1"
+            && e["data"]["request_id"] == id.as_str()
+            && e["data"]["decision"] == "approved"
     }));
 
     // A rejection carries its reason into the ledger.
@@ -118,7 +143,12 @@ fn buyer_asks_owner_approves_buyer_runs_auditor_verifies() {
     .json();
     let pid = patients["id"].as_str().unwrap();
     let other_owner = s.client(&s.keys.other_owner);
-    let no_reason = call(&other_owner, Method::POST, &format!("/v1/approvals/{pid}/reject"), Some(json!({"reason": " "})));
+    let no_reason = call(
+        &other_owner,
+        Method::POST,
+        &format!("/v1/approvals/{pid}/reject"),
+        Some(json!({"reason": " "})),
+    );
     assert_eq!(no_reason.status, 400);
     let rejected = call(
         &other_owner,
@@ -133,18 +163,41 @@ fn buyer_asks_owner_approves_buyer_runs_auditor_verifies() {
     let runs = call(&buyer, Method::GET, "/v1/runs", None).json();
     let me = s.keys.other_buyer.public().to_hex();
     assert!(runs["runs"].as_array().unwrap().len() >= 2);
-    assert!(runs["runs"].as_array().unwrap().iter().all(|e| e["data"]["buyer"] == me.as_str()));
+    assert!(
+        runs["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["data"]["buyer"] == me.as_str())
+    );
     let bill = call(&buyer, Method::GET, "/v1/billing", None).json();
     let lines = bill["report"]["lines"].as_array().unwrap();
-    assert!(lines.iter().all(|l| l["key"] == s.keys.other_buyer.public().key_id()), "{bill}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["key"] == s.keys.other_buyer.public().key_id()),
+        "{bill}"
+    );
 
     // The auditor verifies the ledger and replays the run.
     let verified = call(&auditor, Method::GET, "/v1/ledger/verify", None).json();
     assert_eq!(verified["ok"], true, "{verified}");
     let run_id = r["run_id"].as_str().unwrap();
-    let replay = call(&auditor, Method::POST, &format!("/v1/runs/{run_id}/replay"), None).json();
+    let replay = call(
+        &auditor,
+        Method::POST,
+        &format!("/v1/runs/{run_id}/replay"),
+        None,
+    )
+    .json();
     assert_eq!(replay["status"], "match", "{replay}");
-    let fetched = call(&auditor, Method::GET, &format!("/v1/runs/{run_id}/receipt"), None).json();
+    let fetched = call(
+        &auditor,
+        Method::GET,
+        &format!("/v1/runs/{run_id}/receipt"),
+        None,
+    )
+    .json();
     let fetched: Receipt = serde_json::from_value(fetched).unwrap();
     verify_receipt(&fetched, &verifier).unwrap();
     assert_eq!(s.shutdown(), 0);
@@ -158,9 +211,16 @@ fn the_callers_trace_is_recorded_and_bodies_are_capped() {
     });
     let buyer = s.client(&s.keys.buyer);
     let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
-    let body = serde_json::to_vec(&json!({"module_hash": s.module_hash, "datasets": ["sales"]})).unwrap();
+    let body =
+        serde_json::to_vec(&json!({"module_hash": s.module_hash, "datasets": ["sales"]})).unwrap();
     let mut req = buyer
-        .build(Method::POST, "/v1/runs", body, Some("application/json"), &Default::default())
+        .build(
+            Method::POST,
+            "/v1/runs",
+            body,
+            Some("application/json"),
+            &Default::default(),
+        )
         .unwrap();
     req.headers_mut().insert(
         "traceparent",
@@ -170,33 +230,58 @@ fn the_callers_trace_is_recorded_and_bodies_are_capped() {
     assert_eq!(a.status, 200);
     assert_eq!(a.json()["receipt"]["event"]["data"]["trace_id"], trace);
     // Without one, the event still names a trace.
-    let plain = s
-        .rt
-        .block_on(buyer.json(Method::POST, "/v1/runs", Some(&json!({"module_hash": s.module_hash, "datasets": ["sales"]}))))
+    let plain =
+        s.rt.block_on(buyer.json(
+            Method::POST,
+            "/v1/runs",
+            Some(&json!({"module_hash": s.module_hash, "datasets": ["sales"]})),
+        ))
         .unwrap()
         .json();
-    let t = plain["receipt"]["event"]["data"]["trace_id"].as_str().unwrap();
+    let t = plain["receipt"]["event"]["data"]["trace_id"]
+        .as_str()
+        .unwrap();
     assert_eq!(t.len(), 32);
     assert_eq!(plain["trace_id"], t);
 
     let big = vec![b' '; 5000];
-    let a = s
-        .rt
-        .block_on(buyer.send(Method::POST, "/v1/runs", big, Some("application/json"), &Default::default()))
+    let a =
+        s.rt.block_on(buyer.send(
+            Method::POST,
+            "/v1/runs",
+            big,
+            Some("application/json"),
+            &Default::default(),
+        ))
         .unwrap();
     assert_eq!(a.status, 413);
     assert_eq!(a.json()["type"], "too-large.body");
-    let a = s
-        .rt
-        .block_on(buyer.send(Method::POST, "/v1/modules", s.module.clone(), Some("application/wasm"), &Default::default()))
+    let a =
+        s.rt.block_on(buyer.send(
+            Method::POST,
+            "/v1/modules",
+            s.module.clone(),
+            Some("application/wasm"),
+            &Default::default(),
+        ))
         .unwrap();
     assert_eq!(a.status, 413);
-    let a = s
-        .rt
-        .block_on(buyer.send(Method::POST, "/v1/runs", b"{not json".to_vec(), Some("application/json"), &Default::default()))
+    let a =
+        s.rt.block_on(buyer.send(
+            Method::POST,
+            "/v1/runs",
+            b"{not json".to_vec(),
+            Some("application/json"),
+            &Default::default(),
+        ))
         .unwrap();
-    assert_eq!((a.status.as_u16(), a.json()["type"].as_str().unwrap()), (400, "invalid.json"));
-    let a = s.rt.block_on(buyer.json(Method::GET, "/v1/nope", None)).unwrap();
+    assert_eq!(
+        (a.status.as_u16(), a.json()["type"].as_str().unwrap()),
+        (400, "invalid.json")
+    );
+    let a =
+        s.rt.block_on(buyer.json(Method::GET, "/v1/nope", None))
+            .unwrap();
     assert_eq!(a.json()["type"], "not-found.route");
     assert_eq!(s.shutdown(), 0);
 }
@@ -218,11 +303,21 @@ fn past_the_queue_bound_the_node_answers_503_and_shutdown_loses_no_event() {
             s.rt.spawn(async move { c.json(Method::POST, "/v1/runs", Some(&body)).await.unwrap() })
         })
         .collect();
-    let answers: Vec<_> = handles.into_iter().map(|h| s.rt.block_on(h).unwrap()).collect();
+    let answers: Vec<_> = handles
+        .into_iter()
+        .map(|h| s.rt.block_on(h).unwrap())
+        .collect();
     let ok = answers.iter().filter(|a| a.status == 200).count() as u64;
     let busy: Vec<_> = answers.iter().filter(|a| a.status == 503).collect();
-    assert_eq!(ok + busy.len() as u64, 12, "every answer is a result or busy");
-    assert!(!busy.is_empty(), "12 at once exceed 1 worker + 1 queue place");
+    assert_eq!(
+        ok + busy.len() as u64,
+        12,
+        "every answer is a result or busy"
+    );
+    assert!(
+        !busy.is_empty(),
+        "12 at once exceed 1 worker + 1 queue place"
+    );
     for b in &busy {
         assert!(b.headers.contains_key("retry-after"));
         assert_eq!(b.json()["type"], "busy.queue-full");
@@ -243,5 +338,9 @@ fn past_the_queue_bound_the_node_answers_503_and_shutdown_loses_no_event() {
         .filter_map(|h| s.rt.block_on(h).ok().and_then(|r| r.ok()))
         .filter(|a| a.status == 200)
         .count() as u64;
-    assert_eq!(s.node.ledger().len().unwrap() - before, ok + late_ok, "events recorded == results given");
+    assert_eq!(
+        s.node.ledger().len().unwrap() - before,
+        ok + late_ok,
+        "events recorded == results given"
+    );
 }

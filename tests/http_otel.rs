@@ -30,9 +30,8 @@ fn a_run_is_one_trace_whose_id_is_in_its_usage_event_and_is_counted() {
 
     let s = http_support::start(|_| {});
     let buyer = s.client(&s.keys.buyer);
-    let answer = s
-        .rt
-        .block_on(buyer.json(
+    let answer =
+        s.rt.block_on(buyer.json(
             Method::POST,
             "/v1/runs",
             Some(&json!({"module_hash": s.module_hash, "datasets": ["sales"]})),
@@ -57,8 +56,19 @@ fn a_run_is_one_trace_whose_id_is_in_its_usage_event_and_is_counted() {
         .map(|sp| sp.name.to_string())
         .collect();
     assert!(names.iter().any(|n| n == "node.run"), "{names:?}");
-    for phase in ["run", "admit", "approve", "compile", "execute", "release-check", "record"] {
-        assert!(names.iter().any(|n| n == phase), "a `{phase}` span under the run: {names:?}");
+    for phase in [
+        "run",
+        "admit",
+        "approve",
+        "compile",
+        "execute",
+        "release-check",
+        "record",
+    ] {
+        assert!(
+            names.iter().any(|n| n == phase),
+            "a `{phase}` span under the run: {names:?}"
+        );
     }
 
     meter.force_flush().unwrap();

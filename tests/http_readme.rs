@@ -8,8 +8,11 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 fn walkthrough() -> String {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let start = readme.find("<!-- walkthrough").expect("the README marks its walk-through");
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("<!-- walkthrough")
+        .expect("the README marks its walk-through");
     let block = &readme[start..];
     let open = block.find("```sh\n").unwrap() + 6;
     let close = block[open..].find("```").unwrap();
@@ -37,7 +40,11 @@ fn the_readme_walkthrough_runs_against_serve_demo() {
     // Keep draining the server's log so it never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines.by_ref() {});
     let bin_dir = Path::new(bin).parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = Command::new("bash")
         .args(["-euo", "pipefail", "-c", &walkthrough()])
         .current_dir(dir.path())
@@ -48,13 +55,21 @@ fn the_readme_walkthrough_runs_against_serve_demo() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let stopped = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let stopped = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
     let exit = server.wait().unwrap();
-    assert!(out.status.success(), "the walk-through failed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "the walk-through failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("\"decision\": \"released\""), "{stdout}");
     assert!(stderr.contains("receipt OK"), "{stderr}");
     assert!(stderr.contains("ledger OK"), "{stderr}");
-    assert!(stdout.contains("\"status\": \"match\""), "the replay matches: {stdout}");
+    assert!(
+        stdout.contains("\"status\": \"match\""),
+        "the replay matches: {stdout}"
+    );
     assert!(stopped.unwrap().success());
     assert!(exit.success(), "SIGTERM stops the node cleanly: {exit:?}");
 }

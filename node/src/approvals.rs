@@ -258,7 +258,9 @@ impl Node {
         }
         let text_note = format!(
             "approval request {id}{}",
-            note.as_deref().map(|n| format!(": {n}")).unwrap_or_default()
+            note.as_deref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default()
         );
         entry.push_str(&format!(
             "note = {}\n",

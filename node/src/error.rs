@@ -48,7 +48,9 @@ pub enum NodeError {
     #[error("no approval request has id {0}; `sluice client approvals list` shows them")]
     UnknownApproval(String),
     /// The approval request was decided already.
-    #[error("approval request {id} is already {status}; a decision is final, ask again with a new request")]
+    #[error(
+        "approval request {id} is already {status}; a decision is final, ask again with a new request"
+    )]
     ApprovalDecided {
         /// The request.
         id: String,

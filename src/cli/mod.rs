@@ -99,12 +99,15 @@ impl NodeArgs {
         Node::open(config).map_err(Failure::node)
     }
 
-    fn open_with(&self, create: bool) -> Result<Node, Failure> {
-        let dir = self
-            .data_dir
+    /// The data directory: `--data-dir`, or the default.
+    pub(crate) fn resolved_data_dir(&self) -> PathBuf {
+        self.data_dir
             .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let mut config = NodeConfig::new(dir);
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
+    }
+
+    fn open_with(&self, create: bool) -> Result<Node, Failure> {
+        let mut config = NodeConfig::new(self.resolved_data_dir());
         config.create = create;
         config.engine.cache_dir = self.cache_dir.clone();
         Node::open(config).map_err(Failure::node)

@@ -33,7 +33,8 @@ fn key(dir: &Path, name: &str) -> anyhow::Result<SecretKey> {
     }
     let key = SecretKey::generate()?;
     key.to_file(&path, false)?;
-    key.public().to_file(dir.join(format!("{name}.pub")), true)?;
+    key.public()
+        .to_file(dir.join(format!("{name}.pub")), true)?;
     Ok(key)
 }
 

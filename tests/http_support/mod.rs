@@ -96,13 +96,22 @@ pub(crate) fn start(tweak: impl FnOnce(&mut ServerConfig)) -> Served {
     .expect("generate data");
     let node = Arc::new(Node::open(NodeConfig::new(dir.path().join("node"))).expect("open node"));
     let policy = |d: &str| {
-        std::fs::read_to_string(guests::repo_root().join("policies").join(format!("{d}.toml")))
-            .unwrap()
+        std::fs::read_to_string(
+            guests::repo_root()
+                .join("policies")
+                .join(format!("{d}.toml")),
+        )
+        .unwrap()
     };
     node.add_dataset("sales", &data.join("sales.parquet"), &policy("sales"), None)
         .unwrap();
-    node.add_dataset("patients", &data.join("patients.csv"), &policy("patients"), None)
-        .unwrap();
+    node.add_dataset(
+        "patients",
+        &data.join("patients.csv"),
+        &policy("patients"),
+        None,
+    )
+    .unwrap();
     let keys = Keys {
         operator: key(1),
         owner: key(2),
@@ -112,13 +121,23 @@ pub(crate) fn start(tweak: impl FnOnce(&mut ServerConfig)) -> Served {
         auditor: key(6),
         stranger: key(7),
     };
-    node.add_key(&keys.operator.public(), Role::Operator, &[], None).unwrap();
-    node.add_key(&keys.owner.public(), Role::Owner, &["sales".into()], None).unwrap();
-    node.add_key(&keys.other_owner.public(), Role::Owner, &["patients".into()], None)
+    node.add_key(&keys.operator.public(), Role::Operator, &[], None)
         .unwrap();
-    node.add_key(&keys.buyer.public(), Role::Buyer, &[], None).unwrap();
-    node.add_key(&keys.other_buyer.public(), Role::Buyer, &[], None).unwrap();
-    node.add_key(&keys.auditor.public(), Role::Auditor, &[], None).unwrap();
+    node.add_key(&keys.owner.public(), Role::Owner, &["sales".into()], None)
+        .unwrap();
+    node.add_key(
+        &keys.other_owner.public(),
+        Role::Owner,
+        &["patients".into()],
+        None,
+    )
+    .unwrap();
+    node.add_key(&keys.buyer.public(), Role::Buyer, &[], None)
+        .unwrap();
+    node.add_key(&keys.other_buyer.public(), Role::Buyer, &[], None)
+        .unwrap();
+    node.add_key(&keys.auditor.public(), Role::Auditor, &[], None)
+        .unwrap();
     let module = signing::sign(&component("mean-by-group"), &keys.buyer).unwrap();
     let module_hash = node.put_module(&module).unwrap().hash;
     let request = node
@@ -127,7 +146,12 @@ pub(crate) fn start(tweak: impl FnOnce(&mut ServerConfig)) -> Served {
     node.approve(&request.id, &keys.owner.public(), None, Some("reviewed"))
         .unwrap();
     let pending = node
-        .request_approval(&keys.buyer.public(), "patients", &module_hash, Some("please"))
+        .request_approval(
+            &keys.buyer.public(),
+            "patients",
+            &module_hash,
+            Some("please"),
+        )
         .unwrap();
     let mut config = ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -163,12 +187,18 @@ pub(crate) fn start(tweak: impl FnOnce(&mut ServerConfig)) -> Served {
         done: std::sync::Mutex::new(Some(done)),
     };
     let buyer = served.client(&served.keys.buyer);
-    let body = serde_json::json!({"module_hash": served.module_hash, "datasets": ["sales"], "seed": 7});
+    let body =
+        serde_json::json!({"module_hash": served.module_hash, "datasets": ["sales"], "seed": 7});
     let answer = served
         .rt
         .block_on(buyer.json(sluice_node::http::Method::POST, "/v1/runs", Some(&body)))
         .unwrap();
-    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
     served.run_id = answer.json()["run_id"].as_str().unwrap().to_string();
     served
 }

@@ -93,8 +93,14 @@ impl Client {
     ) -> Result<Answer, ClientError> {
         let bytes = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
         let ct = bytes.as_ref().map(|_| "application/json");
-        self.send(method, path, bytes.unwrap_or_default(), ct, &SignOptions::default())
-            .await
+        self.send(
+            method,
+            path,
+            bytes.unwrap_or_default(),
+            ct,
+            &SignOptions::default(),
+        )
+        .await
     }
 
     /// Sends a request with `body` of `content_type`, signed with `options`.

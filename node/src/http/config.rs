@@ -168,7 +168,10 @@ impl ServerConfig {
         env("SLUICE_PER_KEY_WORKERS", &mut self.per_key_workers)?;
         env("SLUICE_MAX_BODY_BYTES", &mut self.max_body_bytes)?;
         env("SLUICE_MAX_MODULE_BYTES", &mut self.max_module_bytes)?;
-        env("SLUICE_SIGNATURE_WINDOW_SECS", &mut self.signature_window_secs)?;
+        env(
+            "SLUICE_SIGNATURE_WINDOW_SECS",
+            &mut self.signature_window_secs,
+        )?;
         env("SLUICE_NONCE_CACHE", &mut self.nonce_cache)?;
         env("SLUICE_RUN_WAIT_MS", &mut self.run_wait_ms)?;
         env("SLUICE_JOBS_KEPT", &mut self.jobs_kept)?;

@@ -17,7 +17,12 @@ use crate::http::auth::verify;
 /// Parses and verifies the RFC 9421 signature of a request made of these
 /// parts against a fixed key; `Err` names the refusal. Parts that are not
 /// valid HTTP are skipped, as hyper would refuse them before the server.
-pub fn signature(method: &[u8], target: &[u8], headers: &[(Vec<u8>, Vec<u8>)], body: &[u8]) -> Result<(), String> {
+pub fn signature(
+    method: &[u8],
+    target: &[u8],
+    headers: &[(Vec<u8>, Vec<u8>)],
+    body: &[u8],
+) -> Result<(), String> {
     let method = Method::from_bytes(method).map_err(|e| e.to_string())?;
     let uri = Uri::try_from(target).map_err(|e| e.to_string())?;
     let mut req = Request::new(Full::new(Bytes::copy_from_slice(body)));
@@ -71,7 +76,10 @@ mod tests {
     #[test]
     fn garbage_is_refused_not_a_panic() {
         let h = vec![
-            (b"signature-input".to_vec(), b"sig=(\"@method\");created=1".to_vec()),
+            (
+                b"signature-input".to_vec(),
+                b"sig=(\"@method\");created=1".to_vec(),
+            ),
             (b"signature".to_vec(), b"sig=:AAAA:".to_vec()),
         ];
         assert!(signature(b"GET", b"/v1/node", &h, b"").is_err());

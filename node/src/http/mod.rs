@@ -21,15 +21,15 @@
 //! workers), and losing a run's event at shutdown.
 
 mod app;
-pub mod client;
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod fuzzing;
 mod jobs;
 mod openapi;
 mod pool;
-pub mod proxy;
 pub mod problem;
+pub mod proxy;
 pub mod roles;
 mod routes;
 pub mod server;
@@ -37,9 +37,9 @@ pub mod telemetry;
 
 pub use app::App;
 pub use auth::sign::{RequestSigner, SignOptions};
+/// HTTP types clients need (methods, statuses).
+pub use axum::http::{Method, StatusCode};
 pub use client::{Answer, Client, ClientError};
 pub use config::{ConfigError, ServerConfig};
 pub use server::{router, serve, shutdown_signal};
 pub use telemetry::{Metrics, Telemetry};
-/// HTTP types clients need (methods, statuses).
-pub use axum::http::{Method, StatusCode};

@@ -22,10 +22,22 @@ const MAX_BODY: usize = 64 << 20;
 async fn forward(State(client): State<Client>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large.body", "too large for the proxy").into_response();
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large.body",
+            "too large for the proxy",
+        )
+        .into_response();
     };
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-    let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let ct = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     match client
         .send(parts.method, &path, bytes.to_vec(), ct, &Default::default())
         .await
@@ -41,8 +53,10 @@ async fn forward(State(client): State<Client>, req: Request) -> Response {
             response
         }
         Err(e) => {
-            let mut r = ApiError::new(StatusCode::BAD_GATEWAY, "proxy.unreachable", e.to_string()).into_response();
-            r.headers_mut().insert("x-sluice-proxy", HeaderValue::from_static("1"));
+            let mut r = ApiError::new(StatusCode::BAD_GATEWAY, "proxy.unreachable", e.to_string())
+                .into_response();
+            r.headers_mut()
+                .insert("x-sluice-proxy", HeaderValue::from_static("1"));
             r
         }
     }
@@ -55,5 +69,7 @@ pub async fn signing_proxy(
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = Router::new().fallback(forward).with_state(client);
-    axum::serve(listener, router).with_graceful_shutdown(stop).await
+    axum::serve(listener, router)
+        .with_graceful_shutdown(stop)
+        .await
 }

@@ -21,7 +21,7 @@ use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Histogram, Meter, UpDownCounter};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_http::HttpClient;
-use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
+use opentelemetry_otlp::WithHttpConfig;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -201,15 +201,19 @@ impl Metrics {
 }
 
 /// The W3C `traceparent` of `span`: its OpenTelemetry context when a
-/// tracer is installed, else fresh random ids (so every event still names
-/// a trace the caller can quote).
-pub(crate) fn traceparent(span: &tracing::Span) -> String {
+/// tracer is installed; else the caller's trace (`incoming`, if valid) or a
+/// fresh one, with a fresh span id (so every event names a trace the caller
+/// can quote).
+pub(crate) fn traceparent(span: &tracing::Span, incoming: Option<&str>) -> String {
     let context = span.context();
     let sc = context.span().span_context().clone();
     if sc.is_valid() {
         return format!("00-{}-{}-01", sc.trace_id(), sc.span_id());
     }
-    let trace = uuid::Uuid::new_v4().simple().to_string();
+    let trace = incoming
+        .filter(|v| valid_traceparent(v))
+        .and_then(|v| v.split('-').nth(1))
+        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_string);
     let span_id = &uuid::Uuid::new_v4().simple().to_string()[..16];
     format!("00-{trace}-{span_id}-01")
 }
@@ -230,7 +234,9 @@ pub(crate) fn adopt_parent(span: &tracing::Span, header: Option<&str>) {
 pub(crate) fn valid_traceparent(v: &str) -> bool {
     let parts: Vec<&str> = v.split('-').collect();
     let hex = |s: &str, n: usize| {
-        s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        s.len() == n
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     };
     parts.len() == 4
         && parts[0] == "00"

@@ -41,8 +41,13 @@ fn vkey(s: &Session, given: Option<String>) -> Result<NoteVerifier, Failure> {
         Some(v) => v,
         None => {
             let node = ok(s.get("/v1/node")?)?;
-            eprintln!("note: using the verifier key the node reports; pass --vkey to check against one you trust");
-            node["note_verifier"].as_str().unwrap_or_default().to_string()
+            eprintln!(
+                "note: using the verifier key the node reports; pass --vkey to check against one you trust"
+            );
+            node["note_verifier"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
         }
     };
     NoteVerifier::parse(text.trim()).map_err(|e| Failure::usage(anyhow!("--vkey: {e}")))
@@ -73,8 +78,7 @@ pub(super) fn receipt(s: &Session, command: ReceiptCommand) -> Result<ExitCode, 
                     print_value(&serde_json::to_value(&v).map_err(Failure::internal)?)?;
                     eprintln!(
                         "receipt OK: event {} is in the node's signed log of {} events",
-                        r.index,
-                        v.tree_size
+                        r.index, v.tree_size
                     );
                     Ok(ExitCode::SUCCESS)
                 }

@@ -81,16 +81,21 @@ pub(super) fn run(s: &Session, a: RunArgs) -> Result<ExitCode, Failure> {
     if let Some(seed) = a.seed {
         body["seed"] = json!(seed);
     }
-    let mut answer = s.post("/v1/runs", &body)?;
+    let answer = s.post("/v1/runs", &body)?;
     // A run that outlives the node's wait is a job: poll until it finishes.
-    while answer.status.as_u16() == 202 {
-        let job = answer.json()["job_id"].as_str().unwrap_or_default().to_string();
-        std::thread::sleep(Duration::from_millis(500));
-        let polled = ok(s.get(&format!("/v1/jobs/{job}"))?)?;
-        if polled["status"] == "finished" {
-            let status = polled["http_status"].as_u64().unwrap_or(500) as u16;
-            let value = polled["result"].clone();
-            return finish(status, value, a.receipt);
+    if answer.status.as_u16() == 202 {
+        let job = answer.json()["job_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            let polled = ok(s.get(&format!("/v1/jobs/{job}"))?)?;
+            if polled["status"] == "finished" {
+                let status = polled["http_status"].as_u64().unwrap_or(500) as u16;
+                let value = polled["result"].clone();
+                return finish(status, value, a.receipt);
+            }
         }
     }
     let status = answer.status.as_u16();
@@ -101,7 +106,11 @@ pub(super) fn run(s: &Session, a: RunArgs) -> Result<ExitCode, Failure> {
     finish(status, value, a.receipt)
 }
 
-fn finish(status: u16, value: serde_json::Value, out: Option<PathBuf>) -> Result<ExitCode, Failure> {
+fn finish(
+    status: u16,
+    value: serde_json::Value,
+    out: Option<PathBuf>,
+) -> Result<ExitCode, Failure> {
     let run_id = value["run_id"].as_str().unwrap_or("run").to_string();
     let path = out.unwrap_or_else(|| PathBuf::from(format!("receipt-{run_id}.json")));
     if let Some(receipt) = value.get("receipt") {

@@ -37,9 +37,18 @@ impl Session {
         })
     }
 
-    fn call(&self, method: Method, path: &str, body: Vec<u8>, ct: Option<&str>) -> Result<Answer, Failure> {
+    fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Vec<u8>,
+        ct: Option<&str>,
+    ) -> Result<Answer, Failure> {
         self.runtime
-            .block_on(self.client.send(method, path, body, ct, &SignOptions::default()))
+            .block_on(
+                self.client
+                    .send(method, path, body, ct, &SignOptions::default()),
+            )
             .map_err(Failure::internal)
     }
 
@@ -55,7 +64,12 @@ impl Session {
     }
 
     /// `POST path` with raw bytes.
-    pub(super) fn post_bytes(&self, path: &str, body: Vec<u8>, ct: &str) -> Result<Answer, Failure> {
+    pub(super) fn post_bytes(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        ct: &str,
+    ) -> Result<Answer, Failure> {
         self.call(Method::POST, path, body, Some(ct))
     }
 

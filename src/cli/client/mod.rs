@@ -26,7 +26,12 @@ use call::Session;
 #[derive(Args)]
 pub(crate) struct ClientArgs {
     /// The node's address.
-    #[arg(long, global = true, env = "SLUICE_NODE", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "SLUICE_NODE",
+        default_value = "http://127.0.0.1:8080"
+    )]
     node: String,
     /// Your secret key (wasmsign2 format, from `sluice keygen`).
     #[arg(long, global = true, env = "SLUICE_KEY", value_name = "FILE")]

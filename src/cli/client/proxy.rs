@@ -22,7 +22,9 @@ pub(super) struct ProxyArgs {
 
 /// `sluice client proxy`.
 pub(super) fn run(node: &str, key: Option<&Path>, args: &ProxyArgs) -> Result<ExitCode, Failure> {
-    let key = key.ok_or_else(|| Failure::usage(anyhow!("the proxy signs with --key FILE (or SLUICE_KEY)")))?;
+    let key = key.ok_or_else(|| {
+        Failure::usage(anyhow!("the proxy signs with --key FILE (or SLUICE_KEY)"))
+    })?;
     let key = SecretKey::from_file(key).map_err(|e| Failure::usage(anyhow!("--key: {e}")))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

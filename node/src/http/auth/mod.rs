@@ -45,7 +45,11 @@ fn too_large(cap: usize) -> ApiError {
 }
 
 /// The authentication middleware.
-pub(crate) async fn authenticate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+pub(crate) async fn authenticate(
+    State(app): State<Arc<App>>,
+    req: Request,
+    next: Next,
+) -> Response {
     match check(&app, req).await {
         Ok(req) => next.run(req).await,
         Err(e) => e.into_response(),

@@ -11,9 +11,9 @@ use axum::http::{HeaderValue, Request};
 use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::Full;
+use httpsig_hyper::MessageSignatureReq;
 use httpsig_hyper::prelude::message_component::HttpMessageComponentId;
 use httpsig_hyper::prelude::{AlgorithmName, HttpSignatureParams, SecretKey as HttpKey};
-use httpsig_hyper::MessageSignatureReq;
 use sha2::{Digest, Sha256};
 use sluice_runtime::signing::SecretKey;
 

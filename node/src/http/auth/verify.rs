@@ -33,13 +33,6 @@ use crate::http::problem::ApiError;
 /// Longest nonce accepted, characters; shortest is 16.
 const MAX_NONCE: usize = 128;
 
-/// What a verified signature says.
-#[derive(Debug, Clone)]
-pub(crate) struct Signed {
-    /// The caller's public key, hex (the `keyid`).
-    pub(crate) keyid: String,
-}
-
 /// The parameters of the one signature on `req`, checked for completeness
 /// and age. Returns the key id and the params.
 pub(crate) fn signature_params(
@@ -156,7 +149,7 @@ pub(crate) fn verify(
     nonces: &NonceCache,
     now: u64,
     window: u64,
-) -> Result<Signed, ApiError> {
+) -> Result<(), ApiError> {
     let keyid = params.keyid.clone().unwrap_or_default();
     let key = HttpPublicKey::from_bytes(&AlgorithmName::Ed25519, key_raw)
         .map_err(|e| ApiError::internal("internal.key", e))?;
@@ -181,7 +174,7 @@ pub(crate) fn verify(
     let created = params.created.unwrap_or(now);
     let nonce = params.nonce.as_deref().unwrap_or("");
     match nonces.check(&keyid, nonce, now, created + window + 1) {
-        NonceCheck::Fresh => Ok(Signed { keyid }),
+        NonceCheck::Fresh => Ok(()),
         NonceCheck::Replayed => Err(ApiError::unauthorized(
             "replayed",
             "this signature's nonce was already used: a request is accepted once; sign each request anew",

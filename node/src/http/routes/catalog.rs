@@ -132,8 +132,12 @@ pub(crate) async fn catalog(
                         .map(|c| CatalogColumn {
                             name: c.name.clone(),
                             column_type: c.column_type.clone(),
-                            access: if c.access == Access::Raw { "raw" } else { "aggregate" }
-                                .into(),
+                            access: if c.access == Access::Raw {
+                                "raw"
+                            } else {
+                                "aggregate"
+                            }
+                            .into(),
                             group_key: c.group_key,
                         })
                         .collect(),

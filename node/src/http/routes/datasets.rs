@@ -84,7 +84,8 @@ pub(crate) async fn register(
     let by = caller.key.clone();
     let record = app
         .blocking(move |n| {
-            let record = n.add_dataset(&new.name, &PathBuf::from(&new.path), &new.policy, Some(&by))?;
+            let record =
+                n.add_dataset(&new.name, &PathBuf::from(&new.path), &new.policy, Some(&by))?;
             if let Some(owner) = owner {
                 let mut owned = n
                     .keys()?
@@ -137,7 +138,11 @@ pub(crate) async fn policies(
         caller.require_owner_of(&name)?;
     }
     let versions = app.blocking(move |n| Ok(n.policy_versions(&name)?)).await?;
-    versions.iter().map(to_json).collect::<Result<_, _>>().map(Json)
+    versions
+        .iter()
+        .map(to_json)
+        .collect::<Result<_, _>>()
+        .map(Json)
 }
 
 /// A new policy version.
@@ -190,4 +195,3 @@ pub(crate) async fn policy(
     }
     Ok(Json(to_json(&version)?))
 }
-

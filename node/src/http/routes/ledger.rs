@@ -118,7 +118,10 @@ pub(crate) async fn consistency(
             let len = n.ledger().len().map_err(NodeError::from)?;
             let to = q.to.unwrap_or(len);
             check_range(q.from, to, len, "a consistency proof")?;
-            let proof = n.ledger().consistency_proof(q.from, to).map_err(ledger_error)?;
+            let proof = n
+                .ledger()
+                .consistency_proof(q.from, to)
+                .map_err(ledger_error)?;
             Ok(Proof {
                 from: q.from,
                 to,
@@ -159,7 +162,10 @@ pub(crate) async fn inclusion(
             let len = n.ledger().len().map_err(NodeError::from)?;
             let size = q.size.unwrap_or(len);
             check_range(q.index.saturating_add(1), size, len, "an inclusion proof")?;
-            let proof = n.ledger().inclusion_proof(q.index, size).map_err(ledger_error)?;
+            let proof = n
+                .ledger()
+                .inclusion_proof(q.index, size)
+                .map_err(ledger_error)?;
             Ok(Proof {
                 from: q.index,
                 to: size,
@@ -196,9 +202,7 @@ pub(crate) async fn events(
 ) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
     caller.require(READERS)?;
     let events = app
-        .blocking(move |n| {
-            Ok(n.events(q.from.unwrap_or(0), q.limit.unwrap_or(100).min(1000))?)
-        })
+        .blocking(move |n| Ok(n.events(q.from.unwrap_or(0), q.limit.unwrap_or(100).min(1000))?))
         .await?;
     events
         .iter()

@@ -47,9 +47,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         let bytes = bytes::Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::invalid("body", e.body_text()))?;
-        serde_json::from_slice(&bytes)
-            .map(Self)
-            .map_err(|e| ApiError::invalid("json", format!("the JSON body does not fit this route: {e}")))
+        serde_json::from_slice(&bytes).map(Self).map_err(|e| {
+            ApiError::invalid(
+                "json",
+                format!("the JSON body does not fit this route: {e}"),
+            )
+        })
     }
 }
 

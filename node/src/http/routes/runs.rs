@@ -203,7 +203,10 @@ pub(crate) async fn submit(
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Buyer])?;
     if new.datasets.is_empty() {
-        return Err(ApiError::invalid("request", "name at least one dataset in `datasets`"));
+        return Err(ApiError::invalid(
+            "request",
+            "name at least one dataset in `datasets`",
+        ));
     }
     if let Some(d) = new.datasets.iter().find(|d| !caller.in_scope(d)) {
         return Err(ApiError::forbidden(
@@ -216,11 +219,9 @@ pub(crate) async fn submit(
     let started = Instant::now();
     let job = app.jobs.create(caller.hex());
     let span = tracing::info_span!("sluice.run", job = %job, buyer = %caller.record.key_id);
-    telemetry::adopt_parent(
-        &span,
-        headers.get("traceparent").and_then(|v| v.to_str().ok()),
-    );
-    let traceparent = telemetry::traceparent(&span);
+    let incoming = headers.get("traceparent").and_then(|v| v.to_str().ok());
+    telemetry::adopt_parent(&span, incoming);
+    let traceparent = telemetry::traceparent(&span, incoming);
     let wait = Duration::from_millis(
         new.wait_ms
             .unwrap_or(app.config.run_wait_ms)
@@ -244,7 +245,12 @@ pub(crate) async fn submit(
             let a = answer(&r)?;
             let u = &r.outcome.usage;
             let code = r.receipt.event.run().and_then(|e| e.code.clone());
-            let decision = r.receipt.event.run().map(|e| e.decision.clone()).unwrap_or_default();
+            let decision = r
+                .receipt
+                .event
+                .run()
+                .map(|e| e.decision.clone())
+                .unwrap_or_default();
             app.metrics.run(
                 &decision,
                 code.as_deref(),
@@ -262,7 +268,10 @@ pub(crate) async fn submit(
     });
     match tokio::time::timeout(wait, handle).await {
         Ok(Ok(Some((status, body)))) => Ok(respond(status, &body)),
-        Ok(_) => Err(ApiError::internal("internal.worker", "the run's worker stopped")),
+        Ok(_) => Err(ApiError::internal(
+            "internal.worker",
+            "the run's worker stopped",
+        )),
         Err(_) => {
             let view = app
                 .jobs
