@@ -20,12 +20,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sluice_node::Role;
 use sluice_node::http::{Client, Method};
 use sluice_runtime::signing::{self, SecretKey};
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// `module` with a custom section `name` appended: same code, another hash.
@@ -46,14 +48,28 @@ struct Buyer {
 
 fn buyers(s: &http_support::Served, n: usize) -> Vec<Arc<Buyer>> {
     let base = http_support::component("mean-by-group");
+    let operator = s.client(&s.keys.operator);
     (0..n)
         .map(|i| {
             let key = SecretKey::from_seed(&[100 + i as u8; 32]);
-            s.node.add_key(&key.public(), Role::Buyer, &[], None).unwrap();
+            // Through the API, so the server knows the key at once.
+            let added =
+                s.rt.block_on(operator.json(
+                    Method::POST,
+                    "/v1/keys",
+                    Some(&json!({"key": key.public().to_hex(), "role": "buyer"})),
+                ))
+                .unwrap();
+            assert_eq!(added.status, 201);
             let module = signing::sign(&variant(&base, &format!("load-{i}")), &key).unwrap();
             let hash = s.node.put_module(&module).unwrap().hash;
-            let r = s.node.request_approval(&key.public(), "sales", &hash, None).unwrap();
-            s.node.approve(&r.id, &s.keys.owner.public(), None, None).unwrap();
+            let r = s
+                .node
+                .request_approval(&key.public(), "sales", &hash, None)
+                .unwrap();
+            s.node
+                .approve(&r.id, &s.keys.owner.public(), None, None)
+                .unwrap();
             Arc::new(Buyer {
                 client: s.client(&key),
                 hash,
@@ -99,7 +115,9 @@ fn phase(s: &http_support::Served, buyers: &[Arc<Buyer>], clients: usize, total:
                             assert!(a.headers.contains_key("retry-after"));
                             busy += 1;
                         }
-                        Ok(a) => other.push(format!("{} {}", a.status, String::from_utf8_lossy(&a.body))),
+                        Ok(a) => {
+                            other.push(format!("{} {}", a.status, String::from_utf8_lossy(&a.body)))
+                        }
                         Err(e) => other.push(e.to_string()),
                     }
                 }
@@ -147,10 +165,22 @@ fn main() {
     }
     let runs = env("SLUICE_LOAD_RUNS", 4000);
     let n = env("SLUICE_LOAD_BUYERS", 8);
+    let workers = env("SLUICE_LOAD_WORKERS", 0);
     let s = http_support::start(|c| {
         c.queue = 64;
         c.per_key_runs = 64;
+        if workers > 0 {
+            c.workers = workers;
+        }
     });
+    println!(
+        "workers: {}",
+        if workers > 0 {
+            workers.to_string()
+        } else {
+            "2".into()
+        }
+    );
     let buyers = buyers(&s, n);
     // Warm up: compile every module once (cached afterwards).
     phase(&s, &buyers, n, n * 2);
@@ -161,11 +191,19 @@ fn main() {
     report(&format!("{n} buyers, below the bound"), &below);
     let mid = s.node.ledger().len().unwrap();
     assert_eq!(mid - before, below.ok, "events recorded == results given");
-    assert!(below.other.is_empty() && below.busy == 0, "errors below the bound: {:?}", below.other.first());
+    assert!(
+        below.other.is_empty() && below.busy == 0,
+        "errors below the bound: {:?}",
+        below.other.first()
+    );
     let over = phase(&s, &buyers, 256, runs);
-    report("256 clients, past the bound (2 workers + 64 queued)", &over);
+    report("256 clients, past the bound (workers + 64 queued)", &over);
     let after = s.node.ledger().len().unwrap();
     assert_eq!(after - mid, over.ok, "events recorded == results given");
-    assert!(over.other.is_empty(), "only results and busy answers: {:?}", over.other.first());
+    assert!(
+        over.other.is_empty(),
+        "only results and busy answers: {:?}",
+        over.other.first()
+    );
     assert_eq!(s.shutdown(), 0);
 }

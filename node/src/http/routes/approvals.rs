@@ -81,6 +81,7 @@ pub(crate) async fn request(
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     /// Only requests with this status: `pending`, `approved` or `rejected`.
+    #[param(inline)]
     status: Option<crate::approvals::ApprovalStatus>,
 }
 

@@ -23,6 +23,13 @@ use crate::http::problem::{ApiError, Problem};
 use crate::http::roles::Caller;
 use crate::keys::Role;
 
+/// The signed component's bytes, as a request body (only its schema is
+/// used: the handler reads the raw body).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub(crate) struct ModuleBytes(Vec<u8>);
+
 /// A stored module.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct ModuleView {
@@ -72,7 +79,7 @@ pub(crate) fn check_signer(caller: &Caller, bytes: &[u8]) -> Result<(), ApiError
 
 /// `POST /v1/modules`: store a signed component (buyer, operator).
 #[utoipa::path(post, path = "/v1/modules", tag = "modules", security(("signature" = [])),
-    request_body(content = Vec<u8>, content_type = "application/wasm", description = "The signed component"),
+    request_body(content = ModuleBytes, content_type = "application/octet-stream", description = "The signed component (any content type: `application/wasm` is usual)"),
     responses((status = 201, description = "The stored module", body = ModuleView),
               (status = 400, description = "Not a component", body = Problem),
               (status = 401, description = "Not signed", body = Problem),
