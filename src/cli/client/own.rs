@@ -122,7 +122,7 @@ pub(super) enum DatasetsCommand {
     },
 }
 
-fn text(path: &PathBuf, what: &str) -> Result<String, Failure> {
+fn text(path: &std::path::Path, what: &str) -> Result<String, Failure> {
     String::from_utf8(read_file(path, what)?)
         .map_err(|_| Failure::usage(anyhow::anyhow!("{} is not UTF-8 text", path.display())))
 }

@@ -142,7 +142,7 @@ pub(crate) async fn catalog(
                         })
                         .collect(),
                     approved_modules: policy.approvals.iter().map(|a| a.module.clone()).collect(),
-                    trusted_signer: policy.trusted_signers.iter().any(|k| *k == caller_hex),
+                    trusted_signer: policy.trusted_signers.contains(&caller_hex),
                     limits: serde_json::to_value(&policy.limits).unwrap_or_default(),
                     min_group_size: policy.min_group_size,
                     prices: serde_json::to_value(&policy.prices).unwrap_or_default(),
