@@ -84,6 +84,8 @@ mod tests {
         ];
         assert!(signature(b"GET", b"/v1/node", &h, b"").is_err());
         assert!(signature(b"\xff", b"", &[], b"").is_err());
-        assert_eq!(request(b"{", "%%%"), 0);
+        let bad = "from=x&limit=y&status=z&group_by=w&index=v&to=u";
+        assert_eq!(request(b"{", bad), 0);
+        assert!(request(br#"{"reason": "r"}"#, "%%%") >= 1);
     }
 }
