@@ -39,9 +39,8 @@ fn a_buyer_flooding_infinite_loops_does_not_hold_up_another_buyer() {
 
     let buyer = s.client(&s.keys.buyer);
     for _ in 0..5 {
-        let a = s
-            .rt
-            .block_on(buyer.json(
+        let a =
+            s.rt.block_on(buyer.json(
                 Method::POST,
                 "/v1/runs",
                 Some(&json!({"module_hash": s.module_hash, "datasets": ["sales"]})),
@@ -56,7 +55,11 @@ fn a_buyer_flooding_infinite_loops_does_not_hold_up_another_buyer() {
     for h in loops {
         let a = s.rt.block_on(h).unwrap();
         assert_eq!(a.status, 422, "each loop is aborted by its own limit");
-        assert!(a.json()["type"].as_str().unwrap().starts_with("aborted."), "{}", a.json());
+        assert!(
+            a.json()["type"].as_str().unwrap().starts_with("aborted."),
+            "{}",
+            a.json()
+        );
     }
     assert_eq!(s.shutdown(), 0);
 }

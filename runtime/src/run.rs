@@ -127,10 +127,10 @@ impl Engine {
         // under the run's span: what a trace of the run shows.
         let admitted = match tracing::info_span!("admit").in_scope(|| {
             admission::admit(
-            &request.module,
-            request.detached_signature.as_deref(),
-            &request.known_keys,
-            &request.grants,
+                &request.module,
+                request.detached_signature.as_deref(),
+                &request.known_keys,
+                &request.grants,
                 request.at.unwrap_or_else(unix_now),
             )
         }) {
