@@ -7,6 +7,7 @@
 //! DIR/state.sqlite           registry: datasets, policy versions, keys, modules
 //! DIR/ledger.sqlite          the usage ledger
 //! DIR/privacy.sqlite         privacy budgets
+//! DIR/differences.sqlite     row sets released by exact aggregates (difference checks)
 //! DIR/modules/<hash>.wasm    stored modules, content-addressed by module hash
 //! DIR/policies/<hash>.toml   every policy version, content-addressed by SHA-256
 //! DIR/cache/                 compiled components
@@ -71,6 +72,12 @@ impl DataDir {
     /// `privacy.sqlite`: privacy budgets.
     pub fn privacy(&self) -> PathBuf {
         self.root.join("privacy.sqlite")
+    }
+
+    /// `differences.sqlite`: the row sets exact aggregates released, per
+    /// buyer and dataset snapshot, for difference checks.
+    pub fn differences(&self) -> PathBuf {
+        self.root.join("differences.sqlite")
     }
 
     /// `modules/`: stored modules.

@@ -2,12 +2,15 @@
 //! one place that decides what of a run is public (signed into the ledger,
 //! shown in receipts) and what stays in the node's private audit table.
 //!
-//! Public: every figure DESIGN.md lists, the decision and its code, the
-//! output hash and size *only when released*, and one charge per dataset
-//! computed from the policy version's prices. Private (committed to by the
-//! event's `audit_commitment`, so it cannot be swapped later): the params,
-//! the exact figures, the output hash of a run that was not released, the
-//! differential-privacy draws, and what replay needs to rebuild the exact
+//! Public: the figures the buyer was shown — exact for a released run,
+//! rounded up to the policy's buckets otherwise (`figures_rounded`) — the
+//! decision and its code, the output hash and size *only when released*,
+//! and one charge per dataset computed from the policy version's prices
+//! over those same public figures. Private (committed to by the event's
+//! `audit_commitment`, so it cannot be swapped later): the params, the exact
+//! figures, the output hash and size of a run that was not released, the
+//! log size, the differential-privacy draws and difference-check decisions
+//! (which a replay re-applies), and what replay needs to rebuild the exact
 //! submission (its signature bytes, the time approvals were evaluated at).
 //!
 //! Defends against guest-controlled figures reaching a buyer through the
@@ -25,9 +28,9 @@ use sluice_ledger::audit::PrivateRecord;
 use sluice_ledger::billing::{PriceSchedule, charge_for};
 use sluice_ledger::event::{DatasetUse, EventData, MAX_JSON_INTEGER, RunEvent};
 use sluice_runtime::grant::Tier;
-use sluice_runtime::outcome::{Denial, Snapshot};
+use sluice_runtime::outcome::{AuditRecord, Denial, Snapshot};
 use sluice_runtime::policy::Prices;
-use sluice_runtime::privacy::NoisyValue;
+use sluice_runtime::privacy::PrivacyTrail;
 use sluice_runtime::run::strictest;
 use sluice_runtime::signing::PublicKey;
 use sluice_runtime::{Decision, Grant, RunOutcome, Usage};
@@ -65,16 +68,29 @@ pub(crate) struct AuditData {
     pub(crate) wall_ms: u64,
     /// Exact peak memory.
     pub(crate) memory_peak_bytes: u64,
+    /// Exact rows fed.
+    pub(crate) rows_fed: u64,
+    /// Exact bytes fed.
+    pub(crate) bytes_fed: u64,
+    /// Exact aggregate queries answered.
+    pub(crate) aggregate_queries: u64,
+    /// Exact groups suppressed.
+    pub(crate) groups_suppressed: u64,
     /// Hash of the output the guest returned, released or not.
     pub(crate) output_hash: Option<String>,
     /// Its canonical size.
-    pub(crate) output_bytes: u64,
-    /// Differential-privacy draws, in the order they were made.
-    pub(crate) noise: Vec<NoisyValue>,
+    pub(crate) output_bytes: Option<u64>,
+    /// Bytes the guest wrote to stdout and stderr.
+    pub(crate) log_bytes: u64,
+    /// Differential-privacy draws and difference-check decisions, in order:
+    /// what a replay re-applies.
+    pub(crate) privacy: PrivacyTrail,
+    /// Host work spent on difference checks.
+    pub(crate) difference_work: u64,
 }
 
 /// [`AuditData::format`] of this version.
-pub(crate) const AUDIT_FORMAT: &str = "sluice-run-audit/1";
+pub(crate) const AUDIT_FORMAT: &str = "sluice-run-audit/2";
 
 /// Everything about a run that is not in its outcome.
 pub(crate) struct RunContext<'a> {
@@ -187,14 +203,18 @@ pub(crate) fn usage_event(
         decision: decision_name(outcome.decision).into(),
         engine: outcome.engine.clone(),
         epsilon_spent: epsilon_text(u.epsilon_spent),
-        figures_rounded: false,
+        figures_rounded: u.rounded,
         fuel_consumed: cap(u.fuel_consumed),
         fuel_limit: cap(u.fuel_limit),
         groups_suppressed: cap(u.groups_suppressed),
         memory_peak_bytes: cap(u.memory_peak_bytes),
         module_hash: outcome.module_hash.clone(),
         node_id: ctx.node_id.clone(),
-        output_bytes: released.then(|| cap(u.output_bytes)),
+        output_bytes: if released {
+            u.output_bytes.map(cap)
+        } else {
+            None
+        },
         output_hash: if released {
             outcome.output_hash.clone()
         } else {
@@ -224,7 +244,8 @@ pub(crate) fn usage_event(
 }
 
 fn audit_data(outcome: &RunOutcome, ctx: &RunContext<'_>) -> AuditData {
-    let u = &outcome.usage;
+    let a = &outcome.audit;
+    let u = &a.usage;
     AuditData {
         format: AUDIT_FORMAT.into(),
         params: ctx.params.to_string(),
@@ -234,15 +255,22 @@ fn audit_data(outcome: &RunOutcome, ctx: &RunContext<'_>) -> AuditData {
         fuel_consumed: u.fuel_consumed,
         wall_ms: u.wall_ms,
         memory_peak_bytes: u.memory_peak_bytes,
-        output_hash: outcome.output_hash.clone(),
-        output_bytes: u.output_bytes,
-        noise: outcome.noise.clone(),
+        rows_fed: u.rows_fed,
+        bytes_fed: u.bytes_fed,
+        aggregate_queries: u.aggregate_queries,
+        groups_suppressed: u.groups_suppressed,
+        output_hash: a.output_hash.clone(),
+        output_bytes: a.output_bytes,
+        log_bytes: a.log_bytes,
+        privacy: a.privacy.clone(),
+        difference_work: a.difference_work,
     }
 }
 
 /// The outcome of a run the node refused before the engine ran (unknown
 /// dataset, unreadable file, oversized module): no guest ran, nothing was
-/// fed, no fuel was used.
+/// fed, no fuel was used. Its public figures are rounded like those of any
+/// run that is not released.
 pub(crate) fn denied_outcome(
     denial: Denial,
     module_hash: String,
@@ -251,34 +279,44 @@ pub(crate) fn denied_outcome(
     seed: u64,
     engine: &str,
 ) -> RunOutcome {
+    let exact = Usage {
+        fuel_limit: if grants.is_empty() {
+            0
+        } else {
+            strictest(grants).fuel
+        },
+        ..Usage::default()
+    };
     RunOutcome {
         run_id: uuid::Uuid::new_v4().to_string(),
         decision: Decision::Denied,
         reason: Some(denial.into()),
         output: None,
         output_hash: None,
-        usage: Usage {
-            fuel_limit: if grants.is_empty() {
-                0
-            } else {
-                strictest(grants).fuel
-            },
-            ..Usage::default()
-        },
+        usage: exact.rounded_for(grants.iter().map(|g| &g.policy.rounding)),
         module_hash,
         data_snapshots,
         seed,
         buyer: None,
         engine: engine.into(),
         log: Vec::new(),
-        noise: Vec::new(),
+        audit: AuditRecord {
+            usage: exact,
+            ..AuditRecord::default()
+        },
     }
 }
 
-/// Reads a run's private audit record.
-pub(crate) fn read_audit(bytes: &[u8]) -> Result<AuditData, NodeError> {
+/// Reads a run's private audit record; `Ok(None)` when it was written in
+/// another format than [`AUDIT_FORMAT`].
+pub(crate) fn read_audit(bytes: &[u8]) -> Result<Option<AuditData>, NodeError> {
     let record = PrivateRecord::from_bytes(bytes).map_err(NodeError::internal)?;
-    serde_json::from_value(record.data).map_err(NodeError::internal)
+    if record.data.get("format").and_then(|f| f.as_str()) != Some(AUDIT_FORMAT) {
+        return Ok(None);
+    }
+    serde_json::from_value(record.data)
+        .map(Some)
+        .map_err(NodeError::internal)
 }
 
 #[cfg(test)]
@@ -307,6 +345,47 @@ mod tests {
         assert_eq!(s.per_run.to_string(), "0.05");
         assert_eq!(s.per_aggregate_query.to_string(), "0.0005");
         assert_eq!(s.per_million_fuel.to_string(), "0.002");
+    }
+
+    #[test]
+    fn the_private_record_reads_back_every_draw_including_a_quantile_of_no_values() {
+        use sluice_runtime::privacy::{Mechanism, NoiseDraw};
+        let draw = |mechanism, exact| NoiseDraw {
+            mechanism,
+            exact,
+            value: Some(0.25),
+            scale: 1.5,
+            epsilon: 0.1,
+            delta: 0.0,
+        };
+        let mut outcome = denied_outcome(
+            Denial::ModuleTooLarge { bytes: 2, limit: 1 },
+            String::new(),
+            Vec::new(),
+            &[],
+            7,
+            "engine",
+        );
+        outcome.audit.privacy.noise = vec![
+            draw(Mechanism::Sum, 0.1 + 0.2),
+            draw(Mechanism::Quantile, f64::NAN),
+        ];
+        let ctx = RunContext {
+            node_id: "node".into(),
+            source: "sluice://node".into(),
+            started_ms: 1_000,
+            params: "p",
+            traceparent: None,
+            buyer: None,
+            prices: Vec::new(),
+            submission: Submission::default(),
+            known_keys: Vec::new(),
+        };
+        let (_, private) = usage_event(&outcome, &ctx).unwrap();
+        let back = read_audit(&private).unwrap().expect("this format");
+        assert_eq!(back.privacy.noise[0], outcome.audit.privacy.noise[0]);
+        assert!(back.privacy.noise[1].exact.is_nan());
+        assert_eq!(back.params, "p");
     }
 
     #[test]

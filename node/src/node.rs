@@ -1,8 +1,9 @@
 //! The [`Node`]: one data directory and everything in it, opened once.
 //!
 //! Opening takes the data directory's writer lock, loads (or creates) the
-//! node key, opens the registry, the privacy budgets, the ledger and the
-//! engine. The CLI and the HTTP server both hold one `Node` and call its
+//! node key, opens the registry, the privacy budgets, the difference-check
+//! history, the ledger and the engine. Every store lives in the data
+//! directory: nothing is kept relative to the working directory. The CLI and the HTTP server both hold one `Node` and call its
 //! methods; neither assembles a run by itself.
 //!
 //! Defends against a second process appending to the same ledger (the lock),
@@ -18,7 +19,7 @@ use sluice_ledger::event::EventData;
 use sluice_ledger::{
     Envelope, Ledger, LedgerError, NoteSigner, NoteVerifier, Receipt, SqliteLedger,
 };
-use sluice_runtime::privacy::BudgetStore;
+use sluice_runtime::privacy::{BudgetStore, DifferenceStore};
 use sluice_runtime::signing::PublicKey;
 use sluice_runtime::{Engine, EngineConfig};
 
@@ -65,6 +66,7 @@ pub struct Node {
     pub(crate) state: State,
     pub(crate) engine: Engine,
     pub(crate) budget: Arc<BudgetStore>,
+    pub(crate) differences: Arc<DifferenceStore>,
     pub(crate) ledger: Arc<dyn Ledger>,
     ledger_file: Option<PathBuf>,
     pub(crate) max_module_bytes: u64,
@@ -108,6 +110,11 @@ impl Node {
             path: dir.privacy(),
             message: e.to_string(),
         })?;
+        let differences =
+            DifferenceStore::open(&dir.differences()).map_err(|e| NodeError::DataDir {
+                path: dir.differences(),
+                message: e.to_string(),
+            })?;
         let ledger = make(&dir, identity.note_signer()?)?;
         let mut engine_config = config.engine;
         if engine_config.cache_dir.is_none() {
@@ -121,6 +128,7 @@ impl Node {
             state,
             engine,
             budget: Arc::new(budget),
+            differences: Arc::new(differences),
             ledger,
             ledger_file: None,
             max_module_bytes: config.max_module_bytes,

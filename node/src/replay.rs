@@ -6,20 +6,22 @@
 //! never silently used), takes the policy version by its recorded hash, and
 //! runs the engine with the recorded params and seed, evaluating approvals
 //! at the recorded time. It then compares the decision, the outcome code,
-//! the exact fuel, the rows, bytes and queries fed, and the output hash.
+//! the exact fuel, the rows, bytes and queries fed, the output hash, and
+//! the privacy trail.
 //!
-//! For differentially private runs the released values are the pre-noise
-//! values plus recorded noise: the replay checks the pre-noise values (and
-//! their number) against the private record. Replay never charges the
-//! buyer's privacy budget (it runs against a throwaway budget store) and
+//! The engine replays the run's privacy trail from the private record: each
+//! noise draw is handed back in order (after checking it is asked for by the
+//! same mechanism over the same exact aggregate), and each difference check
+//! gets its recorded decision. So a differentially private run reproduces
+//! its released bytes, and an exact aggregate is released or refused as it
+//! was then, whatever the buyer has been released since. Replay never
+//! charges a privacy budget, never adds to the difference-check history, and
 //! records nothing in the ledger.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use sluice_ledger::RunEvent;
-use sluice_runtime::privacy::BudgetStore;
+use sluice_runtime::privacy::PrivacyTrail;
 use sluice_runtime::signing::{self, PublicKey};
 use sluice_runtime::{Grant, RunOutcome};
 
@@ -131,34 +133,29 @@ impl Node {
                 "the run has no private audit record",
             ));
         };
-        let audit = read_audit(&private)?;
+        let Some(audit) = read_audit(&private)? else {
+            return Ok(report.ended(
+                ReplayStatus::NotReplayable,
+                "the run's private audit record is in an older format, without the privacy trail a replay needs",
+            ));
+        };
         let inputs = match self.replay_inputs(run, &audit)? {
             Ok(i) => i,
             Err((status, note)) => return Ok(report.ended(status, &note)),
         };
-        let budget_path = self
-            .dir
-            .root()
-            .join(format!(".replay-{}.sqlite", uuid::Uuid::new_v4()));
-        let outcome = (|| {
-            let budget = Arc::new(BudgetStore::open(&budget_path).map_err(NodeError::internal)?);
-            Ok::<_, NodeError>(self.engine.run(sluice_runtime::RunRequest {
-                module: inputs.module,
-                detached_signature: inputs.detached,
-                known_keys: inputs.known_keys,
-                grants: inputs.grants,
-                params: audit.params.clone(),
-                seed: Some(run.seed),
-                budget: Some(budget),
-                at: Some(audit.at),
-            })?)
-        })();
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = budget_path.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(p));
-        }
-        compare(&mut report, run, &audit, &outcome?);
+        let outcome = self.engine.run(sluice_runtime::RunRequest {
+            module: inputs.module,
+            detached_signature: inputs.detached,
+            known_keys: inputs.known_keys,
+            grants: inputs.grants,
+            params: audit.params.clone(),
+            seed: Some(run.seed),
+            budget: None,
+            differences: None,
+            replay: Some(audit.privacy.clone()),
+            at: Some(audit.at),
+        })?;
+        compare(&mut report, run, &audit, &outcome);
         Ok(report)
     }
 
@@ -311,37 +308,50 @@ fn compare(report: &mut ReplayReport, run: &RunEvent, audit: &AuditData, replaye
         );
         return;
     }
-    let u = &replayed.usage;
+    let exact = &replayed.audit;
+    let u = &exact.usage;
     report.check("fuel", audit.fuel_consumed, u.fuel_consumed);
-    report.check("rows_fed", run.rows_fed, u.rows_fed);
-    report.check("bytes_fed", run.bytes_fed, u.bytes_fed);
+    report.check("rows_fed", audit.rows_fed, u.rows_fed);
+    report.check("bytes_fed", audit.bytes_fed, u.bytes_fed);
     report.check(
         "aggregate_queries",
-        run.aggregate_queries,
+        audit.aggregate_queries,
         u.aggregate_queries,
     );
-    if audit.noise.is_empty() && replayed.noise.is_empty() {
-        let hash = |h: Option<&String>| h.cloned().unwrap_or_else(|| "-".into());
-        report.check(
-            "output_hash",
-            hash(audit.output_hash.as_ref()),
-            hash(replayed.output_hash.as_ref()),
-        );
+    let hash = |h: Option<&String>| h.cloned().unwrap_or_else(|| "-".into());
+    report.check(
+        "output_hash",
+        hash(audit.output_hash.as_ref()),
+        hash(exact.output_hash.as_ref()),
+    );
+    if audit.privacy.noise.is_empty() && audit.privacy.differences.is_empty() {
         return;
     }
-    report.check("noisy_values", audit.noise.len(), replayed.noise.len());
-    let exact = |v: &[sluice_runtime::privacy::NoisyValue]| {
-        v.iter()
-            .map(|n| format!("{:?}", n.exact))
-            .collect::<Vec<_>>()
-            .join(",")
-    };
     report.check(
-        "pre_noise_values",
-        exact(&audit.noise),
-        exact(&replayed.noise),
+        "noise_draws",
+        audit.privacy.noise.len(),
+        exact.privacy.noise.len(),
     );
-    report.note = Some(
-        "differentially private: the released values are the pre-noise values plus the recorded noise; the pre-noise values were recomputed and compared".into(),
+    report.check(
+        "difference_checks",
+        audit.privacy.differences.len(),
+        exact.privacy.differences.len(),
     );
+    report.check(
+        "privacy_trail",
+        trail(&audit.privacy),
+        trail(&exact.privacy),
+    );
+    if !audit.privacy.noise.is_empty() {
+        report.note = Some(
+            "differentially private: the recorded noise draws were re-applied to the recomputed aggregates".into(),
+        );
+    }
+}
+
+/// The trail as comparable text (its hash: draws can be many).
+fn trail(t: &PrivacyTrail) -> String {
+    serde_json::to_vec(t)
+        .map(|b| hex::encode(Sha256::digest(b)))
+        .unwrap_or_else(|e| format!("unserialisable: {e}"))
 }

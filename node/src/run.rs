@@ -146,6 +146,8 @@ impl Node {
                 params: request.params.clone(),
                 seed: request.seed,
                 budget: Some(self.budget.clone()),
+                differences: Some(self.differences.clone()),
+                replay: None,
                 at: Some(started_ms.div_euclid(1000)),
             })?,
         };
@@ -194,6 +196,7 @@ impl Node {
                 policy_version: policy.version,
                 policy_hash: policy.hash.clone(),
                 tier: None,
+                signer: None,
             };
             match crate::data::open(name, std::path::Path::new(&row.path), &policy) {
                 Ok(dataset) => {
@@ -238,6 +241,7 @@ fn unknown_snapshot(name: &str) -> Snapshot {
         policy_version: 0,
         policy_hash: String::new(),
         tier: None,
+        signer: None,
     }
 }
 

@@ -6,6 +6,12 @@
 //! bad module is `denied` before it executes, a guest stopped by fuel,
 //! memory, time, stack or a trap is `aborted` with that cause, and an output
 //! breaking a release rule is `withheld` with the rule named.
+//!
+//! Only host-authored text and figures reach the buyer: an error the guest
+//! wrote goes to the operator's run log (the reason names only its kind),
+//! and a run that is not released shows no output hash or size, no log
+//! size, and rounded figures; the exact ones go to its private
+//! [`AuditRecord`](crate::outcome::AuditRecord).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,12 +27,13 @@ use crate::error::EngineError;
 use crate::grant::Grant;
 use crate::guard::RawValueGuard;
 use crate::outcome::{
-    Abort, Decision, Denial, GuestErrorKind, Reason, RunOutcome, Snapshot, Usage,
+    Abort, AuditRecord, Decision, Denial, GuestErrorKind, Reason, RunOutcome, Snapshot, Usage,
 };
 use crate::output::OutputTable;
 use crate::policy::Limits;
 use crate::policy::unix_now;
-use crate::privacy::BudgetStore;
+use crate::privacy::{BudgetStore, DifferenceStore, Replay, RunPrivacy};
+use crate::refusal::{kind_of, message_of};
 use crate::signing::PublicKey;
 
 /// What to run, over what.
@@ -51,7 +58,17 @@ pub struct RunRequest {
     /// A replay passes the recorded time of the run, so an approval that
     /// has expired since does not change the decision.
     pub at: Option<i64>,
+    /// Where released row sets are remembered for difference checks
+    /// (needed for host aggregates over a dataset without `[privacy]`).
+    /// The caller chooses its location; the runtime has no default.
+    pub differences: Option<Arc<DifferenceStore>>,
+    /// Replay a recorded run: its noise draws and difference decisions
+    /// instead of fresh ones, no budget charged, no store written.
+    pub replay: Option<Replay>,
 }
+
+/// Most bytes of a guest's own error text kept in the run log.
+const MAX_GUEST_ERROR_BYTES: usize = 16 << 10;
 
 /// SHA-256 of a module's bytes, hex.
 pub fn module_hash(module: &[u8]) -> String {
@@ -105,20 +122,23 @@ impl Engine {
                     policy_version: g.policy.version,
                     policy_hash: g.policy.hash.clone(),
                     tier: None,
+                    signer: None,
                 })
                 .collect(),
             seed,
             buyer: None,
             engine: self.description.clone(),
             log: Vec::new(),
-            noise: Vec::new(),
+            audit: AuditRecord::default(),
         };
+        let rounding: Vec<_> = request.grants.iter().map(|g| g.policy.rounding).collect();
         let _span =
             tracing::info_span!("run", run_id = %outcome.run_id, module = %outcome.module_hash)
                 .entered();
         self.execute(request, &limits, &mut outcome);
         outcome.usage.wall_ms = started.elapsed().as_millis() as u64;
         tracing::info!(decision = ?outcome.decision, reason = ?outcome.reason, fuel = outcome.usage.fuel_consumed, "run finished");
+        publish(&mut outcome, &rounding);
         Ok(outcome)
     }
 
@@ -146,9 +166,16 @@ impl Engine {
         };
         outcome.module_hash = admitted.module_hash.clone();
         outcome.buyer = Some(admitted.signer.key_id());
+        let signers: Vec<String> = admitted.signers.iter().map(PublicKey::key_id).collect();
         tracing::info_span!("approve", tiers = ?admitted.tiers).in_scope(|| {
-            for (snapshot, tier) in outcome.data_snapshots.iter_mut().zip(&admitted.tiers) {
+            for ((snapshot, tier), signer) in outcome
+                .data_snapshots
+                .iter_mut()
+                .zip(&admitted.tiers)
+                .zip(&signers)
+            {
                 snapshot.tier = Some(*tier);
+                snapshot.signer = Some(signer.clone());
             }
         });
         let compile = tracing::info_span!("compile", cached = tracing::field::Empty);
@@ -173,13 +200,17 @@ impl Engine {
             }
         };
         let log = RunLog::new(limits.log_bytes as usize);
+        let privacy = match request.replay {
+            Some(replay) => RunPrivacy::replay(replay),
+            None => RunPrivacy::live(request.budget.clone(), request.differences.clone()),
+        };
         let state = HostState::new(
             sandbox_ctx(outcome.seed, &log),
             request.grants,
             admitted.tiers,
             limits.clone(),
         )
-        .with_privacy(admitted.signer.key_id(), request.budget.clone());
+        .with_privacy(signers, privacy);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.cap);
         let fuel_set = if self.meter_fuel {
@@ -206,10 +237,11 @@ impl Engine {
         outcome.usage.aggregate_queries = state.counters.aggregate_queries;
         outcome.usage.groups_suppressed = state.counters.groups_suppressed;
         outcome.usage.epsilon_spent = state.counters.epsilon_spent;
-        outcome.noise = state.counters.noise.clone();
+        outcome.audit.privacy = state.privacy.trail.clone();
+        outcome.audit.difference_work = state.privacy.work;
         let (log_bytes, written) = log.take();
         outcome.log = log_bytes;
-        outcome.usage.log_bytes = written;
+        outcome.audit.log_bytes = written;
         match result {
             Ok(Ok(table)) => tracing::info_span!("release-check").in_scope(|| {
                 release(
@@ -220,8 +252,10 @@ impl Engine {
                 )
             }),
             Ok(Err(e)) => {
-                tracing::info!(error = %guest_error(&e), "the guest returned an error");
-                let host_message = store.data().authored(&e).then(|| message(&e).to_string());
+                let host_message = store.data().authored(&e).map(str::to_string);
+                if host_message.is_none() {
+                    keep_guest_error(&mut outcome.log, &e);
+                }
                 abort(
                     outcome,
                     Abort::GuestError {
@@ -243,10 +277,44 @@ fn abort(outcome: &mut RunOutcome, abort: Abort) {
     outcome.reason = Some(Reason::Aborted(abort));
 }
 
+/// Appends the text of an error the guest wrote to the operator's run log
+/// (bounded): it never reaches the buyer.
+fn keep_guest_error(log: &mut Vec<u8>, e: &GuestError) {
+    let text = guest_error(e);
+    let mut end = text.len().min(MAX_GUEST_ERROR_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    if !log.is_empty() && !log.ends_with(b"\n") {
+        log.push(b'\n');
+    }
+    log.extend_from_slice(b"[sluice] the guest returned an error: ");
+    log.extend_from_slice(&text.as_bytes()[..end]);
+    log.push(b'\n');
+}
+
+/// Makes the outcome safe to show: a run that is not released keeps its
+/// exact figures only in the audit record, and shows rounded ones.
+fn publish(outcome: &mut RunOutcome, rounding: &[crate::policy::Rounding]) {
+    let mut exact = outcome.usage.clone();
+    exact.log_bytes = Some(outcome.audit.log_bytes);
+    exact.rounded = false;
+    outcome.audit.usage = exact.clone();
+    if outcome.decision == Decision::Released {
+        outcome.usage = exact;
+        outcome.output_hash = outcome.audit.output_hash.clone();
+    } else {
+        outcome.usage = exact.rounded_for(rounding);
+        outcome.output_hash = None;
+        outcome.output = None;
+    }
+}
+
 fn release(table: OutputTable, limits: &Limits, guard: &RawValueGuard, outcome: &mut RunOutcome) {
     let bytes = table.canonical_bytes();
-    outcome.usage.output_bytes = bytes.len() as u64;
-    outcome.output_hash = Some(OutputTable::hash_of(&bytes));
+    outcome.usage.output_bytes = Some(bytes.len() as u64);
+    outcome.audit.output_bytes = Some(bytes.len() as u64);
+    outcome.audit.output_hash = Some(OutputTable::hash_of(&bytes));
     match table
         .check(bytes.len(), limits)
         .and_then(|()| guard.check(&table))
@@ -262,34 +330,14 @@ fn release(table: OutputTable, limits: &Limits, guard: &RawValueGuard, outcome: 
     }
 }
 
-/// Renders a guest-visible error as `kind: message`.
+/// Renders a guest-visible error as `kind: message` (for the operator's log).
 pub fn guest_error(e: &GuestError) -> String {
-    match e {
-        GuestError::NotPermitted(m) => format!("not-permitted: {m}"),
-        GuestError::NotFound(m) => format!("not-found: {m}"),
-        GuestError::Invalid(m) => format!("invalid: {m}"),
-        GuestError::LimitReached(m) => format!("limit-reached: {m}"),
-    }
-}
-
-/// The text of a guest-visible error.
-pub(crate) fn message(e: &GuestError) -> &str {
-    match e {
-        GuestError::NotPermitted(m)
-        | GuestError::NotFound(m)
-        | GuestError::Invalid(m)
-        | GuestError::LimitReached(m) => m,
-    }
+    format!("{}: {}", kind_of(e).as_str(), message_of(e))
 }
 
 /// The kind of a guest-visible error.
 pub fn error_kind(e: &GuestError) -> GuestErrorKind {
-    match e {
-        GuestError::NotPermitted(_) => GuestErrorKind::NotPermitted,
-        GuestError::NotFound(_) => GuestErrorKind::NotFound,
-        GuestError::Invalid(_) => GuestErrorKind::Invalid,
-        GuestError::LimitReached(_) => GuestErrorKind::LimitReached,
-    }
+    kind_of(e)
 }
 
 /// Names the cause of a trap or host failure.

@@ -205,3 +205,45 @@ fn validity_is_a_bitmap_only_when_there_are_nulls() {
         .unwrap();
     assert_eq!(v, [0b1111_0111, 0b0000_0011]);
 }
+
+#[test]
+fn decode_errors_name_row_column_and_type_never_the_cell_or_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = csv(
+        &dir,
+        "id,secret,n,m\n1,SECRET-A,1,2\n2,SECRET-B,SECRET-CELL,3\n3,SECRET-C,4,SECRET-M\n",
+    );
+    let d = Dataset::open("d", &path)
+        .unwrap()
+        .declare([("n", ColumnType::Int64), ("m", ColumnType::Float64)])
+        .unwrap();
+    let read_all = |projection: &[usize]| {
+        d.read(projection, 1)
+            .unwrap()
+            .find_map(Result::err)
+            .expect("a decode error")
+            .to_string()
+    };
+    let e = read_all(&[0, 2]);
+    assert_eq!(
+        e,
+        "dataset d: row 2, column `n`: a value is not a valid int64; fix the file, or declare the column's type in the policy"
+    );
+    // Only the projected column's bad cell counts, named by the schema.
+    let e = read_all(&[3]);
+    assert!(
+        e.starts_with("dataset d: row 3, column `m`: a value is not a valid float64"),
+        "{e}"
+    );
+    assert!(!e.contains("SECRET"), "{e}");
+    let ragged = csv(&dir, "a,b\n1,SECRET-X\nSECRET-Y\n");
+    let e = Dataset::open("d", &ragged)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "dataset d: line 3: the row has a different number of fields than the header"
+    );
+    assert!(!e.contains("SECRET"), "{e}");
+}

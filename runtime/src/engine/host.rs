@@ -4,11 +4,11 @@
 //! Every request is checked against the run's grants (dataset + policy), so
 //! only `raw` columns are scanned, only host aggregates touch `aggregate`
 //! columns, and `none` columns are never found. Open scans are capped so a
-//! guest cannot pin unbounded host memory.
+//! guest cannot pin unbounded host memory. Every refusal is remembered with
+//! its public text, so that a guest returning it cannot smuggle text it
+//! chose into the buyer's reason (see [`crate::refusal`]).
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use sluice_host_api::aggregates::{self, AggregateResult, Query};
 use sluice_host_api::data::{self, Batch, Scanner};
@@ -17,16 +17,15 @@ use wasmtime::component::{Resource, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::limits::MemoryCap;
-use crate::aggregate;
+use crate::aggregate::{self, Asker};
 use crate::data::ColumnType;
 use crate::data::{BatchEncoder, RecordBatches};
 use crate::grant::Grant;
 use crate::grant::Tier;
 use crate::guard::RawValueGuard;
-use crate::outcome::GuestErrorKind;
 use crate::policy::Limits;
-use crate::privacy::{BudgetStore, NoisyValue};
-use crate::run::{error_kind, message};
+use crate::privacy::RunPrivacy;
+use crate::refusal::Refusal;
 
 /// Most scans a guest may hold open at once.
 const MAX_OPEN_SCANS: usize = 64;
@@ -46,8 +45,6 @@ pub struct FeedCounters {
     pub groups_suppressed: u64,
     /// Privacy loss charged to the buyer's budget.
     pub epsilon_spent: f64,
-    /// Noise drawn for differentially private answers: the private audit record.
-    pub noise: Vec<NoisyValue>,
 }
 
 struct ActiveScan {
@@ -70,13 +67,20 @@ pub struct HostState {
     next_scan: u32,
     /// What was fed to the guest.
     pub counters: FeedCounters,
-    buyer: String,
-    budget: Option<Arc<BudgetStore>>,
+    /// Key id of the signer each grant's state belongs to, in grant order.
+    signers: Vec<String>,
+    /// Budget, difference checks, noise and their audit trail.
+    pub privacy: RunPrivacy,
     /// Raw string values fed from columns the release rules guard.
     pub guard: RawValueGuard,
     /// Errors the host itself returned to the guest, so that a guest error
     /// can be told apart from one the host authored (see [`Self::authored`]).
-    issued: Vec<(GuestErrorKind, String)>,
+    issued: Vec<Refusal>,
+}
+
+fn unknown_dataset(dataset: &str) -> Refusal {
+    Refusal::not_found(format!("no dataset `{dataset}` was given to this run"))
+        .public("the module asked for a dataset that was not given to this run")
 }
 
 /// Most host-issued errors remembered per run.
@@ -95,46 +99,49 @@ impl HostState {
             scans: HashMap::new(),
             next_scan: 1,
             counters: FeedCounters::default(),
-            buyer: String::new(),
-            budget: None,
+            signers: Vec::new(),
+            privacy: RunPrivacy::live(None, None),
             guard: RawValueGuard::default(),
             issued: Vec::new(),
         }
     }
 
-    /// Remembers an error the host is about to hand the guest.
-    fn issue<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
-        if let Err(e) = &result {
-            let issued = (error_kind(e), message(e).to_string());
-            if self.issued.len() < MAX_ISSUED && !self.issued.contains(&issued) {
-                self.issued.push(issued);
+    /// Remembers a refusal the host is about to hand the guest.
+    fn issue<T>(&mut self, result: Result<T, Refusal>) -> Result<T, Error> {
+        result.map_err(|refusal| {
+            let wit = refusal.to_wit();
+            if self.issued.len() < MAX_ISSUED && !self.issued.contains(&refusal) {
+                self.issued.push(refusal);
             }
-        }
-        result
+            wit
+        })
     }
 
-    /// Whether `error` is exactly one the host returned to the guest: only
-    /// then may its text reach the buyer.
-    pub fn authored(&self, error: &Error) -> bool {
+    /// The public text of `error` if it is exactly one the host returned to
+    /// the guest; `None` when the guest wrote it (its text must not reach
+    /// the buyer).
+    pub fn authored(&self, error: &Error) -> Option<&str> {
         self.issued
             .iter()
-            .any(|(k, m)| *k == error_kind(error) && m == message(error))
+            .find(|r| r.is(error))
+            .map(|r| r.public.as_str())
     }
 
-    /// Charges differentially private aggregates to `buyer` in `budget`.
-    pub fn with_privacy(mut self, buyer: String, budget: Option<Arc<BudgetStore>>) -> Self {
-        self.buyer = buyer;
-        self.budget = budget;
+    /// Charges and checks host aggregates through `privacy`, each dataset's
+    /// state belonging to the signer at its index in `signers`.
+    pub fn with_privacy(mut self, signers: Vec<String>, privacy: RunPrivacy) -> Self {
+        self.signers = signers;
+        self.privacy = privacy;
         self
     }
 
-    fn grant(&self, dataset: &str) -> Result<(&Grant, Tier), Error> {
+    fn grant(&self, dataset: &str) -> Result<(&Grant, Tier), Refusal> {
         self.grants
             .iter()
             .zip(&self.tiers)
             .find(|(g, _)| g.name() == dataset)
             .map(|(g, t)| (g, *t))
-            .ok_or_else(|| Error::NotFound(format!("no dataset `{dataset}` was given to this run")))
+            .ok_or_else(|| unknown_dataset(dataset))
     }
 
     fn open_scan(
@@ -142,18 +149,18 @@ impl HostState {
         dataset: &str,
         columns: Vec<String>,
         batch_rows: u32,
-    ) -> Result<u32, Error> {
+    ) -> Result<u32, Refusal> {
         if columns.is_empty() {
-            return Err(Error::Invalid("a scan needs at least one column".into()));
+            return Err(Refusal::invalid("a scan needs at least one column"));
         }
         if self.scans.len() >= MAX_OPEN_SCANS {
-            return Err(Error::LimitReached(format!(
+            return Err(Refusal::limit_reached(format!(
                 "at most {MAX_OPEN_SCANS} scans may be open at once; drop finished scans"
             )));
         }
         let (grant, tier) = self.grant(dataset)?;
         if tier != Tier::Approved {
-            return Err(Error::NotPermitted(format!(
+            return Err(Refusal::not_permitted(format!(
                 "this module is not approved for dataset `{dataset}`: a trusted-signer module sees no raw values; use host aggregates"
             )));
         }
@@ -161,7 +168,8 @@ impl HostState {
         let mut guarded = Vec::new();
         for (i, c) in columns.iter().enumerate() {
             if columns[..i].contains(c) {
-                return Err(Error::Invalid(format!("column `{c}` is requested twice")));
+                return Err(Refusal::invalid(format!("column `{c}` is requested twice"))
+                    .public("a scan asked for the same column twice"));
             }
             let column = grant.raw_column(c)?;
             projection.push(column.index);
@@ -180,7 +188,7 @@ impl HostState {
         let reader = grant
             .dataset
             .read(&projection, rows as usize)
-            .map_err(|e| Error::Invalid(e.to_string()))?;
+            .map_err(Refusal::from)?;
         let id = self.next_scan;
         self.next_scan += 1;
         self.scans.insert(
@@ -194,7 +202,7 @@ impl HostState {
         Ok(id)
     }
 
-    fn next_batch(&mut self, id: u32) -> wasmtime::Result<Result<Option<Batch>, Error>> {
+    fn next_batch(&mut self, id: u32) -> wasmtime::Result<Result<Option<Batch>, Refusal>> {
         let Some(scan) = self.scans.get_mut(&id) else {
             return Err(wasmtime::format_err!("scanner {id} is not open"));
         };
@@ -203,7 +211,8 @@ impl HostState {
         };
         let batch = match batch {
             Ok(b) => b,
-            Err(e) => return Ok(Err(Error::Invalid(e.to_string()))),
+            // Data errors name the row, column and type, never a value.
+            Err(e) => return Ok(Err(Refusal::from(e))),
         };
         for name in &scan.guarded {
             if let Some(array) = batch.column_by_name(name) {
@@ -275,49 +284,30 @@ impl aggregates::Host for HostState {
 }
 
 impl HostState {
-    fn answer(&mut self, query: Query) -> wasmtime::Result<Result<AggregateResult, Error>> {
+    fn answer(&mut self, query: Query) -> wasmtime::Result<Result<AggregateResult, Refusal>> {
         if self.counters.aggregate_queries >= MAX_AGGREGATE_QUERIES {
-            return Ok(Err(Error::LimitReached(format!(
+            return Ok(Err(Refusal::limit_reached(format!(
                 "this run already made {MAX_AGGREGATE_QUERIES} aggregate queries"
             ))));
         }
-        let grant = match self.grant(&query.dataset) {
-            Ok((g, _)) => g,
-            Err(e) => return Ok(Err(e)),
+        let Some(index) = self.grants.iter().position(|g| g.name() == query.dataset) else {
+            return Ok(Err(unknown_dataset(&query.dataset)));
         };
-        let privacy = grant.policy.privacy.clone();
-        let mut charged = 0.0;
-        let charge = || match (&privacy, &self.budget) {
-            (None, _) => Ok(()),
-            (Some(_), None) => Err(Error::NotPermitted(format!(
-                "dataset `{}` requires differential privacy and this node keeps no privacy budget",
-                grant.name()
-            ))),
-            (Some(dp), Some(store)) => store
-                .charge(
-                    &self.buyer,
-                    grant.name(),
-                    dp.epsilon_per_query,
-                    dp.budget,
-                    dp.refresh_seconds.map(Duration::from_secs),
-                    SystemTime::now(),
-                )
-                .map(|_| charged = dp.epsilon_per_query)
-                .map_err(|e| Error::LimitReached(e.to_string())),
+        let asker = Asker {
+            tier: self.tiers[index],
+            signer: self.signers.get(index).map_or("", String::as_str),
         };
-        let epsilon = privacy.as_ref().map(|p| p.epsilon_per_query);
         let computed = aggregate::run(
-            grant,
+            &self.grants[index],
+            asker,
             &query,
             self.limits.batch_rows as usize,
-            epsilon,
-            charge,
+            &mut self.privacy,
         );
-        self.counters.epsilon_spent += charged;
+        self.counters.epsilon_spent = self.privacy.epsilon_spent;
         Ok(computed.map(|c| {
             self.counters.aggregate_queries += 1;
             self.counters.groups_suppressed += c.result.suppressed_groups;
-            self.counters.noise.extend(c.noise);
             c.result
         }))
     }
