@@ -1,19 +1,26 @@
 //! The node: its data directory, dataset registry and policy versions, keys,
-//! stored modules, and the record-then-release rule of `Node::run` (a ledger
-//! that cannot append yields no output at all).
+//! stored modules, the record-then-release rule of `Node::run` (a ledger
+//! that cannot append yields no output at all), what of a run that is not
+//! released reaches its public event, and replay of runs with noise and
+//! difference checks.
 
 mod common;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::SystemTime;
 
-use common::{data, fixture, fresh_data_dir, module, policy, repo_policy, sluice};
+use common::{
+    Trust, data, fixture, fresh_data_dir, module, policy, policy_without_privacy, repo_policy,
+    sluice,
+};
 use sluice_ledger::{
     Envelope, Ledger, LedgerError, NoteSigner, Receipt, SignedCheckpoint, SqliteLedger, StoredEvent,
 };
-use sluice_node::{ModuleSource, Node, NodeConfig, Role, RunRequest};
+use sluice_node::{ModuleSource, Node, NodeConfig, ReplayStatus, Role, RunRequest};
 use sluice_runtime::Decision;
+use sluice_runtime::privacy::BudgetStore;
 
 /// The shared compiled-module cache of the tests.
 fn config(dir: &Path) -> NodeConfig {
@@ -28,18 +35,27 @@ fn config(dir: &Path) -> NodeConfig {
 
 /// A node with `sales` registered (every test module approved) and the test buyer known.
 fn node_with_sales(dir: &Path) -> Node {
+    node_with(dir, "sales", &policy("sales", &[]))
+}
+
+/// A node with `dataset` registered under the policy file `policy` and the test buyer known.
+fn node_with(dir: &Path, dataset: &str, policy: &Path) -> Node {
     let node = Node::open(config(dir)).unwrap();
-    let text = std::fs::read_to_string(policy("sales", &[])).unwrap();
-    node.register("sales", &data("sales"), &text, None).unwrap();
+    let text = std::fs::read_to_string(policy).unwrap();
+    node.register(dataset, &data(dataset), &text, None).unwrap();
     node.add_key(&fixture().key.public(), Role::Buyer, &[], None)
         .unwrap();
     node
 }
 
 fn run_request(guest: &str) -> RunRequest {
+    request(guest, "sales")
+}
+
+fn request(guest: &str, dataset: &str) -> RunRequest {
     let mut r = RunRequest::new(
         ModuleSource::Bytes(std::fs::read(module(guest)).unwrap()),
-        vec!["sales".into()],
+        vec![dataset.into()],
     );
     r.seed = Some(3);
     r
@@ -387,4 +403,118 @@ fn the_node_key_is_made_once_and_kept_private() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+}
+
+#[test]
+fn a_withheld_run_is_recorded_and_billed_as_the_buyer_saw_it_and_its_exact_figures_stay_private() {
+    let dir = fresh_data_dir();
+    let node = node_with(&dir, "sales", &policy("sales", &[("output_bytes", "100")]));
+    let r = node.run(run_request("mean-by-group")).unwrap();
+    assert_eq!(r.outcome.decision, Decision::Withheld);
+    let exact = &r.outcome.audit;
+    let hash = exact
+        .output_hash
+        .clone()
+        .expect("the guest returned a table");
+    let run = r.receipt.event.run().unwrap();
+    assert!(run.figures_rounded);
+    assert_eq!((run.output_hash.as_ref(), run.output_bytes), (None, None));
+    assert_eq!(run.fuel_consumed, r.outcome.usage.fuel_consumed);
+    assert!(run.fuel_consumed.is_power_of_two() && run.fuel_consumed >= exact.usage.fuel_consumed);
+    let public = serde_json::to_string(&r.receipt.event).unwrap();
+    assert!(
+        !public.contains(&hash),
+        "the withheld output's hash is public"
+    );
+    // Billed from the figures in the event, which are the rounded ones.
+    let recomputed = sluice_ledger::billing::charge_for("sales", &run.charges[0].prices, run);
+    assert_eq!(recomputed.unwrap().amount, run.charges[0].amount);
+    assert!(
+        node.billing_check(sluice_ledger::billing::GroupBy::Buyer, None, None)
+            .unwrap()
+            .mismatches
+            .is_empty()
+    );
+    // The exact figures are in the private record, which the event commits to.
+    let bytes = node
+        .ledger()
+        .private_record(&r.outcome.run_id)
+        .unwrap()
+        .unwrap();
+    let private = sluice_ledger::audit::PrivateRecord::from_bytes(&bytes).unwrap();
+    assert_eq!(private.data["fuel_consumed"], exact.usage.fuel_consumed);
+    assert_eq!(private.data["output_hash"], hash.as_str());
+    assert_eq!(private.data["output_bytes"], exact.output_bytes.unwrap());
+    assert_eq!(
+        run.audit_commitment.as_deref(),
+        Some(sluice_ledger::audit::commitment(&bytes).as_str())
+    );
+    let replay = node.replay(&r.outcome.run_id).unwrap();
+    assert_eq!(replay.status, ReplayStatus::Match, "{replay:?}");
+}
+
+#[test]
+fn a_differentially_private_run_replays_to_its_released_bytes_and_charges_nothing() {
+    let dir = fresh_data_dir();
+    let node = node_with(&dir, "patients", &policy("patients", &[]));
+    let r = node.run(request("histogram", "patients")).unwrap();
+    assert_eq!(r.outcome.decision, Decision::Released);
+    assert!(!r.outcome.audit.privacy.noise.is_empty(), "a noisy run");
+    let budget = BudgetStore::open(&dir.join("privacy.sqlite")).unwrap();
+    let buyer = fixture().key.public().key_id();
+    let spent = || {
+        budget
+            .spent(&buyer, "patients", None, SystemTime::now())
+            .unwrap()
+    };
+    let charged = spent();
+    assert!(charged > 0.0);
+    for _ in 0..2 {
+        let replay = node.replay(&r.outcome.run_id).unwrap();
+        assert_eq!(replay.status, ReplayStatus::Match, "{replay:?}");
+        for field in ["output_hash", "noise_draws", "privacy_trail"] {
+            assert!(
+                replay.checked.iter().any(|c| c == field),
+                "{field}: {replay:?}"
+            );
+        }
+    }
+    assert_eq!(spent(), charged, "replay charged the budget");
+}
+
+#[test]
+fn exact_aggregates_replay_their_recorded_difference_checks_and_remember_nothing_new() {
+    let dir = fresh_data_dir();
+    let p = policy_without_privacy("patients", &[], Trust::SignerOnly);
+    let node = node_with(&dir, "patients", &p);
+    let first = node
+        .run(request("pairwise-differencing", "patients"))
+        .unwrap();
+    assert_eq!(first.outcome.decision, Decision::Released);
+    assert!(!first.outcome.audit.privacy.differences.is_empty());
+    let second = node
+        .run(request("pairwise-differencing", "patients"))
+        .unwrap();
+    let remembered = || {
+        rusqlite::Connection::open(dir.join("differences.sqlite"))
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM released_set", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap()
+    };
+    let before = remembered();
+    assert!(
+        before > 0,
+        "the node keeps its history in its data directory"
+    );
+    for r in [&first, &second] {
+        let replay = node.replay(&r.outcome.run_id).unwrap();
+        assert_eq!(replay.status, ReplayStatus::Match, "{replay:?}");
+        assert!(
+            replay.checked.iter().any(|c| c == "difference_checks"),
+            "{replay:?}"
+        );
+    }
+    assert_eq!(remembered(), before, "replay added to the history");
 }
