@@ -174,15 +174,8 @@ fn histogram_uses_only_host_aggregates_and_suppresses_small_groups() {
         "patients",
         &[("epsilon_per_query", "100.0"), ("budget", "10_000.0")],
     );
-    // Its own state directory: this epsilon would spend the shared budget
-    // other tests in this binary draw on.
-    let state = tempfile::tempdir().unwrap();
-    let r = run(
-        "histogram",
-        "patients",
-        &exact,
-        &["--state-dir", state.path().to_str().unwrap()],
-    );
+    // Every run without --data-dir gets a node (and privacy budget) of its own.
+    let r = run("histogram", "patients", &exact, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.usage("rows_fed"), 0, "the histogram must not scan");
     assert_eq!(r.usage("aggregate_queries"), 1);

@@ -12,11 +12,10 @@ use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
 use common::{
-    Trust, data, fixture, module, policy, policy_with, policy_without_privacy, run, run_module,
-    sluice,
+    Trust, data, fixture, module, policy, policy_with, policy_without_privacy, run, sluice,
 };
 
-/// A fresh state directory (privacy budget, difference checks) for one test.
+/// A fresh node data directory (privacy budget, difference checks) for one test.
 fn state() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_str().unwrap().to_string();
@@ -266,7 +265,7 @@ fn sums_under_two_clamps_cannot_be_differenced_without_privacy() {
         "exact-extremes",
         "patients",
         &p,
-        &["--params", "clamp", "--state-dir", &state],
+        &["--params", "clamp", "--data-dir", &state],
     );
     assert_eq!(r.decision(), "aborted", "{}", r.json);
     assert_eq!(
@@ -290,7 +289,7 @@ fn listed_order_statistics_under_privacy_are_grid_points_not_anyones_value() {
         "exact-extremes",
         "patients",
         &listed,
-        &["--params", "patients", "--state-dir", &state],
+        &["--params", "patients", "--data-dir", &state],
     );
     assert_eq!(r.decision(), "released", "{}", r.json);
     let grid: Vec<f64> = (0..1025).map(|i| 500_000.0 * (i as f64 / 1024.0)).collect();
@@ -327,7 +326,7 @@ fn bins_at_widths_the_policy_does_not_list_are_refused() {
             "bin-differencing",
             "patients",
             &p,
-            &["--params", "62.5 62.6", "--state-dir", &state],
+            &["--params", "62.5 62.6", "--data-dir", &state],
         );
         assert_eq!(r.decision(), "aborted", "{}", r.json);
         assert_eq!(
@@ -338,7 +337,7 @@ fn bins_at_widths_the_policy_does_not_list_are_refused() {
             "bin-differencing",
             "patients",
             &p,
-            &["--params", "10 10", "--state-dir", &state],
+            &["--params", "10 10", "--data-dir", &state],
         );
         assert_eq!(ok.decision(), "released", "{}", ok.json);
     }
@@ -374,7 +373,7 @@ fn groups_by_a_and_by_a_times_b_cannot_be_differenced() {
         "pairwise-differencing",
         "patients",
         &p,
-        &["--state-dir", &state],
+        &["--data-dir", &state],
     );
     assert_eq!(r.decision(), "released", "{}", r.json);
     assert!(r.column("zip").is_empty(), "isolated: {}", r.json["output"]);
@@ -385,7 +384,7 @@ fn groups_by_a_and_by_a_times_b_cannot_be_differenced() {
         "pairwise-differencing",
         "patients",
         &p,
-        &["--state-dir", &state],
+        &["--data-dir", &state],
     );
     assert!(again.column("zip").is_empty());
 }
@@ -409,7 +408,7 @@ fn under_privacy_a_zip_with_one_patient_is_never_released_because_it_exists() {
         Trust::SignerOnly,
     );
     let (_dir, state) = state();
-    let r = run("singleton-groups", "patients", &p, &["--state-dir", &state]);
+    let r = run("singleton-groups", "patients", &p, &["--data-dir", &state]);
     assert_eq!(r.decision(), "released", "{}", r.json);
     let zips = r.column("zip");
     assert!(zips.len() > 10, "large zips are released");
@@ -422,7 +421,7 @@ fn under_privacy_a_zip_with_one_patient_is_never_released_because_it_exists() {
         .unwrap()
         .replace("delta = 1e-6", "");
     std::fs::write(&p, text).unwrap();
-    let r = run("singleton-groups", "patients", &p, &["--state-dir", &state]);
+    let r = run("singleton-groups", "patients", &p, &["--data-dir", &state]);
     assert_eq!(r.decision(), "aborted");
     assert!(r.reason().contains("`zip` is not public"), "{}", r.reason());
 }
@@ -459,7 +458,7 @@ fn a_data_error_names_line_column_and_type_never_cells() {
         fixture().public.to_str().unwrap(),
         "--params",
         "bad age,bmi",
-        "--state-dir",
+        "--data-dir",
         dir.path().join("state").to_str().unwrap(),
     ]);
     assert_eq!(r.decision(), "aborted", "{}", r.json);
@@ -543,7 +542,7 @@ fn run_in(
         &data,
         "--policy",
         policy.to_str().unwrap(),
-        "--state-dir",
+        "--data-dir",
         state,
     ]);
     for b in buyers {
@@ -560,17 +559,24 @@ fn run_in(
 }
 
 #[test]
-fn the_difference_history_lives_in_the_state_directory_the_caller_gives() {
-    // The runtime has no default location: the CLI opens the store in its
-    // state directory for every dataset without [privacy].
+fn the_difference_history_lives_in_the_nodes_data_directory() {
+    // The runtime has no default location: the node keeps the store in its
+    // data directory, whatever the working directory.
     let p = policy_without_privacy("patients", &[], Trust::SignerOnly);
     let (_dir, state) = state();
-    let r = run_module(
+    let cwd = tempfile::tempdir().unwrap();
+    let r = run_in(
+        cwd.path(),
         &module("pairwise-differencing"),
-        "patients",
         &p,
-        &["--state-dir", &state],
+        &[fixture().public.clone()],
+        &state,
     );
-    assert_eq!(r.decision(), "released");
+    assert_eq!(r.decision(), "released", "{}", r.json);
     assert!(Path::new(&state).join("differences.sqlite").exists());
+    assert_eq!(
+        std::fs::read_dir(cwd.path()).unwrap().count(),
+        0,
+        "nothing is kept relative to the working directory"
+    );
 }

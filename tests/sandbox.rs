@@ -196,7 +196,7 @@ fn concurrent_runs_share_a_new_privacy_budget_store() {
     let runs: Vec<_> = (0..6)
         .map(|_| {
             let (p, dir) = (p.clone(), dir.clone());
-            std::thread::spawn(move || run("histogram", "patients", &p, &["--state-dir", &dir]))
+            std::thread::spawn(move || run("histogram", "patients", &p, &["--data-dir", &dir]))
         })
         .collect();
     for r in runs {

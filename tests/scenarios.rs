@@ -132,7 +132,7 @@ fn every_scenario_reaches_its_decision() {
                 &module,
                 &s.dataset,
                 &policy,
-                &["--state-dir", state.to_str().unwrap()],
+                &["--data-dir", state.to_str().unwrap()],
             ));
         }
         let r = last.unwrap();

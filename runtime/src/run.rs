@@ -65,6 +65,10 @@ pub struct RunRequest {
     /// Where privacy budgets are charged (needed when a policy asks for
     /// differential privacy).
     pub budget: Option<Arc<BudgetStore>>,
+    /// The instant (Unix seconds) approvals are evaluated at; `None` is now.
+    /// A replay passes the recorded time of the run, so an approval that
+    /// has expired since does not change the decision.
+    pub at: Option<i64>,
     /// Where released row sets are remembered for difference checks
     /// (needed for host aggregates over a dataset without `[privacy]`).
     /// The caller chooses its location; the runtime has no default.
@@ -161,13 +165,17 @@ impl Engine {
             outcome.reason = Some(compile_refusal(e, limits));
             return;
         }
-        let admitted = match admission::admit(
-            &request.module,
-            request.detached_signature.as_deref(),
-            &request.known_keys,
-            &request.grants,
-            unix_now(),
-        ) {
+        // One span per phase (admit, approve, compile, execute, release-check),
+        // under the run's span: what a trace of the run shows.
+        let admitted = match tracing::info_span!("admit").in_scope(|| {
+            admission::admit(
+                &request.module,
+                request.detached_signature.as_deref(),
+                &request.known_keys,
+                &request.grants,
+                request.at.unwrap_or_else(unix_now),
+            )
+        }) {
             Ok(a) => a,
             Err(refusal) => {
                 if let Some(h) = refusal.module_hash {
@@ -181,22 +189,29 @@ impl Engine {
         outcome.module_hash = admitted.module_hash.clone();
         outcome.buyer = Some(admitted.signer.key_id());
         let signers: Vec<String> = admitted.signers.iter().map(PublicKey::key_id).collect();
-        for ((snapshot, tier), signer) in outcome
-            .data_snapshots
-            .iter_mut()
-            .zip(&admitted.tiers)
-            .zip(&signers)
-        {
-            snapshot.tier = Some(*tier);
-            snapshot.signer = Some(signer.clone());
-        }
-        let component = match self.compiler.get(
-            &self.engine,
-            &outcome.module_hash,
-            &admitted.module,
-            deadline,
-        ) {
+        tracing::info_span!("approve", tiers = ?admitted.tiers).in_scope(|| {
+            for ((snapshot, tier), signer) in outcome
+                .data_snapshots
+                .iter_mut()
+                .zip(&admitted.tiers)
+                .zip(&signers)
+            {
+                snapshot.tier = Some(*tier);
+                snapshot.signer = Some(signer.clone());
+            }
+        });
+        let compile = tracing::info_span!("compile", cached = tracing::field::Empty);
+        let compiled = compile.in_scope(|| {
+            self.compiler.get(
+                &self.engine,
+                &outcome.module_hash,
+                &admitted.module,
+                deadline,
+            )
+        });
+        let component = match compiled {
             Ok((c, cached)) => {
+                compile.record("cached", cached);
                 outcome.usage.compile_cached = cached;
                 c
             }
@@ -240,16 +255,18 @@ impl Engine {
         };
         let left = deadline.saturating_duration_since(Instant::now());
         store.set_epoch_deadline(epoch_ticks(left));
-        let result = fuel_set.and_then(|()| {
-            let instance = Analytic::instantiate(&mut store, &component, &self.linker)
-                .map_err(|e| e.context("cannot instantiate the module"))?;
-            instance.call_run(&mut store, &request.params)
+        let result = tracing::info_span!("execute").in_scope(|| {
+            fuel_set.and_then(|()| {
+                let instance = Analytic::instantiate(&mut store, &component, &self.linker)
+                    .map_err(|e| e.context("cannot instantiate the module"))?;
+                instance.call_run(&mut store, &request.params)
+            })
         });
         let (log_bytes, written) = log.take();
         outcome.log = log_bytes;
         outcome.audit.log_bytes = written;
         match result {
-            Ok(Ok(table)) => {
+            Ok(Ok(table)) => tracing::info_span!("release-check").in_scope(|| {
                 let converted = convert(table, limits, &mut store.data_mut().meter);
                 let settled = settle(&mut store.as_context_mut());
                 match (converted, settled) {
@@ -261,7 +278,7 @@ impl Engine {
                     (Err(a), _) => abort(outcome, host_abort(a, limits)),
                     (_, Err(e)) => abort(outcome, classify(&e, &store, limits)),
                 }
-            }
+            }),
             Ok(Err(e)) => {
                 let host_message = store.data().authored(&e).map(str::to_string);
                 if host_message.is_none() {

@@ -1,20 +1,24 @@
 //! `sluice demo`: the main job end to end on the example data. It plays
 //! every part: the buyer (a key pair, signed analytics), the owner (policies
 //! that approve some modules for raw access and trust the buyer's key for
-//! differentially private aggregates) and the node (runs, refusals).
+//! differentially private aggregates), the node (registered datasets, runs,
+//! refusals, every attempt recorded) and the auditor (ledger verification,
+//! replay of every run, billing, an offline receipt check).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
+use clap::Args;
 use sluice::example_data::{DataSpec, generate};
 use sluice::{guests, render};
+use sluice_ledger::billing::GroupBy;
+use sluice_node::{ModuleSource, Node, Role, RunRequest};
+use sluice_runtime::Decision;
 use sluice_runtime::signing::{self, SecretKey};
-use sluice_runtime::{Decision, Engine, EngineConfig};
 
-use super::Failure;
 use super::policy::{approve, trust};
-use super::run::{Invocation, execute, grants};
+use super::{Failure, NodeArgs};
 
 /// How the demo presents a module to the node.
 #[derive(Clone, Copy, PartialEq)]
@@ -143,10 +147,81 @@ fn owner_policies(dir: &Path, wasm: &Path, buyer_pub: &PathBuf) -> Result<(), Fa
     Ok(())
 }
 
+/// Arguments of `sluice demo`.
+#[derive(Args)]
+pub(super) struct DemoArgs {
+    /// Where to put the example data, keys, signed modules and policies.
+    #[arg(long, value_name = "DIR", default_value = "target/demo-data")]
+    example_dir: PathBuf,
+}
+
+/// The owner registers both datasets; the buyer's key becomes a buyer key.
+fn register(node: &Node, dir: &Path, key: &SecretKey) -> Result<(), Failure> {
+    for dataset in ["sales", "patients"] {
+        let policy = std::fs::read_to_string(dir.join(format!("{dataset}.toml")))
+            .map_err(Failure::internal)?;
+        let d = node
+            .register(dataset, &data_file(dir, dataset), &policy, None)
+            .map_err(Failure::node)?;
+        println!(
+            "registered {} ({}, {} bytes) under policy v{} {}…",
+            d.name,
+            d.format,
+            d.size_bytes,
+            d.policy.version,
+            &d.policy.hash[..12]
+        );
+    }
+    node.add_key(&key.public(), Role::Buyer, &[], None)
+        .map_err(Failure::node)?;
+    Ok(())
+}
+
+/// The auditor's part: verify the ledger, replay every run, bill, and check
+/// one receipt offline with the node's public key.
+fn audit(node: &Node, receipt: Option<&sluice_ledger::Receipt>) -> Result<usize, Failure> {
+    let mut problems = 0;
+    let report = node.verify_ledger().map_err(Failure::node)?;
+    println!(
+        "ledger verify: {} ({} events, {} checkpoints)",
+        if report.ok { "OK" } else { "FAILED" },
+        report.events,
+        report.checkpoints
+    );
+    problems += usize::from(!report.ok);
+    let replays = node.replay_all().map_err(Failure::node)?;
+    let bad = replays.iter().filter(|r| !r.ok()).count();
+    println!(
+        "ledger replay --all: {} runs re-run, {} matching the record",
+        replays.len(),
+        replays.len() - bad
+    );
+    problems += bad;
+    if let Some(r) = receipt {
+        let verified = r.verify(&node.note_verifier()).is_ok();
+        println!(
+            "receipt verify (offline, node key only): {}",
+            if verified { "OK" } else { "FAILED" }
+        );
+        problems += usize::from(!verified);
+    }
+    let bill = node
+        .billing_check(GroupBy::Dataset, None, None)
+        .map_err(Failure::node)?;
+    for l in &bill.report.lines {
+        println!(
+            "billing: {} {} runs, {} {}",
+            l.key, l.runs, l.amount, l.currency
+        );
+    }
+    problems += bill.mismatches.len();
+    Ok(problems)
+}
+
 /// `sluice demo`.
-pub(super) fn run(data_dir: &Path) -> Result<ExitCode, Failure> {
+pub(super) fn run(node_args: &NodeArgs, args: DemoArgs) -> Result<ExitCode, Failure> {
     let root = guests::repo_root();
-    let dir = root.join(data_dir);
+    let dir = root.join(&args.example_dir);
     println!("== generating the example data in {}", dir.display());
     generate(&dir, &DataSpec::default()).map_err(Failure::internal)?;
     println!("== building the guest components (cargo build --target wasm32-wasip2)");
@@ -162,48 +237,58 @@ pub(super) fn run(data_dir: &Path) -> Result<ExitCode, Failure> {
         .context("signing the demo modules")
         .map_err(Failure::internal)?;
     owner_policies(&dir, &wasm, &buyer_pub)?;
-    let state = dir.join("state");
-    let _ = std::fs::remove_dir_all(&state);
-    let engine = Engine::new(EngineConfig::default()).map_err(Failure::internal)?;
+    let node_dir = match node_args.data_dir() {
+        Some(d) => d.to_path_buf(),
+        None => {
+            // The demo's own node starts empty every time.
+            let d = dir.join("node");
+            let _ = std::fs::remove_dir_all(&d);
+            d
+        }
+    };
+    println!(
+        "== the node in {} registers the datasets",
+        node_dir.display()
+    );
+    let node = node_args.open_in(&node_dir)?;
+    register(&node, &dir, &key)?;
     let mut surprises = 0;
+    let mut last_receipt = None;
     for step in STEPS {
         println!("\n== {} [{}]", step.title, step.guest);
-        let data = format!(
-            "{}={}",
-            step.dataset,
-            data_file(&dir, step.dataset).display()
-        );
-        let grants = grants(&[data], &[dir.join(format!("{}.toml", step.dataset))])?;
         let module = match step.signing {
             Signing::Signed => guests::component(&dir, step.guest),
             Signing::Unsigned => guests::component(&wasm, step.guest),
         };
-        let outcome = execute(
-            &engine,
-            Invocation {
-                module: &module,
-                signature: None,
-                known_keys: vec![key.public()],
-                grants,
-                params: step.params.into(),
-                seed: Some(7),
-                state_dir: &state,
-            },
-        )?;
-        print!("{}", render::outcome(&outcome));
-        if outcome.decision != step.expect {
+        let bytes = std::fs::read(&module).map_err(Failure::internal)?;
+        let mut request = RunRequest::new(ModuleSource::Bytes(bytes), vec![step.dataset.into()]);
+        request.params = step.params.into();
+        request.seed = Some(7);
+        let result = node.run(request).map_err(Failure::node)?;
+        print!("{}", render::outcome(&result.outcome));
+        println!(
+            "recorded: event {} of the ledger, with a receipt",
+            result.receipt.index
+        );
+        if result.outcome.decision != step.expect {
             surprises += 1;
             eprintln!(
                 "unexpected decision for {}: {:?}",
-                step.guest, outcome.decision
+                step.guest, result.outcome.decision
             );
         }
+        last_receipt = Some(result.receipt);
     }
+    println!("\n== the auditor checks the node");
+    surprises += audit(&node, last_receipt.as_ref())?;
     if surprises > 0 {
         return Err(Failure::internal(anyhow!(
             "{surprises} demo steps did not end as expected"
         )));
     }
-    println!("\nAll runs ended as the policies require. Try `sluice run --help` next.");
+    println!(
+        "\nAll runs ended as the policies require and the ledger checks out. Try `sluice --data-dir {} ledger show` next.",
+        node_dir.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

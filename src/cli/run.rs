@@ -1,19 +1,22 @@
-//! `sluice run`: one local run of a module over datasets under their policies.
+//! `sluice run`: one run through the node, recorded in its ledger.
+//!
+//! Datasets are registered ones (`--dataset NAME`) or given ad hoc with their
+//! policies (`--data NAME=PATH --policy P.toml`), which registers them (or
+//! updates their path and policy) first, recorded like any registration.
+//! `--buyer` keys become buyer keys of the node. Everything else is
+//! `Node::run`: this module only reads files, pairs arguments and prints.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use clap::Args;
 use sluice::render;
-use sluice_runtime::privacy::{BudgetStore, DifferenceStore};
+use sluice_node::{ModuleSource, Node, Role, RunRequest, RunResult};
 use sluice_runtime::signing::PublicKey;
-use sluice_runtime::{
-    Dataset, Decision, Engine, EngineConfig, Grant, Policy, RunOutcome, RunRequest,
-};
+use sluice_runtime::{Decision, Policy};
 
-use super::{EXIT_NOT_RELEASED, Failure};
+use super::{EXIT_NOT_RELEASED, Failure, NodeArgs, print_json, read_file, write_file};
 
 /// Arguments of `sluice run`.
 #[derive(Args)]
@@ -21,13 +24,21 @@ pub(super) struct RunArgs {
     /// The guest component (.wasm).
     #[arg(long)]
     module: PathBuf,
-    /// A dataset as NAME=PATH (.csv or .parquet); repeat for several.
-    #[arg(long = "data", value_name = "NAME=PATH", required = true)]
+    /// A registered dataset, by name; repeat for several.
+    #[arg(long = "dataset", value_name = "NAME")]
+    dataset: Vec<String>,
+    /// A dataset given ad hoc as NAME=PATH (.csv or .parquet), registered
+    /// with the --policy naming it; repeat for several.
+    #[arg(
+        long = "data",
+        value_name = "NAME=PATH",
+        required_unless_present = "dataset"
+    )]
     data: Vec<String>,
-    /// A release policy (TOML); each dataset needs the policy naming it.
-    #[arg(long = "policy", value_name = "P.toml", required = true)]
+    /// The release policy (TOML) of a --data dataset.
+    #[arg(long = "policy", value_name = "P.toml")]
     policy: Vec<PathBuf>,
-    /// A buyer public key the node knows (repeatable); the policies' trusted signers are known too.
+    /// A buyer public key for the node to know (repeatable; kept as a buyer key).
     #[arg(long = "buyer", value_name = "NAME.pub")]
     buyer: Vec<PathBuf>,
     /// A detached signature of the module (default: the signature embedded in it).
@@ -36,58 +47,63 @@ pub(super) struct RunArgs {
     /// Parameters passed to the analytic (JSON text).
     #[arg(long, default_value = "")]
     params: String,
-    /// Seed for the guest's randomness (default: chosen by the host and reported).
+    /// Seed for the guest's randomness (default: chosen by the host and recorded).
     #[arg(long)]
     seed: Option<u64>,
-    /// Print one JSON object instead of a summary.
+    /// W3C trace context to record with the run.
+    #[arg(long, value_name = "TRACEPARENT")]
+    traceparent: Option<String>,
+    /// Print one JSON object (the outcome and its `receipt`) instead of a summary.
     #[arg(long)]
     json: bool,
+    /// Write the run's receipt (event, index, checkpoint, inclusion proof) here.
+    #[arg(long, value_name = "FILE")]
+    receipt: Option<PathBuf>,
     /// Write the guest's captured stdout/stderr here (never part of the output).
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
-    /// The node's state directory: privacy budgets and difference-check history are kept here.
-    #[arg(
-        long,
-        value_name = "DIR",
-        env = "SLUICE_STATE_DIR",
-        default_value = ".sluice"
-    )]
-    state_dir: PathBuf,
-    /// Keep compiled modules in this directory so later runs skip compilation.
-    #[arg(long, value_name = "DIR", env = "SLUICE_CACHE_DIR")]
-    cache_dir: Option<PathBuf>,
 }
 
-/// Loads the datasets and matches each to the policy that names it.
-pub(super) fn grants(data: &[String], policies: &[PathBuf]) -> Result<Vec<Grant>, Failure> {
+/// An ad-hoc dataset: name, path and policy text.
+struct AdHoc {
+    name: String,
+    path: PathBuf,
+    policy: String,
+}
+
+/// Pairs each `--data NAME=PATH` with the `--policy` naming it.
+fn ad_hoc(data: &[String], policies: &[PathBuf]) -> Result<Vec<AdHoc>, Failure> {
     let policies = policies
         .iter()
-        .map(|p| Policy::load(p).map_err(|e| Failure::usage(anyhow!("{}: {e}", p.display()))))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|p| {
+            let text = String::from_utf8(read_file(p, "policy")?)
+                .map_err(|_| Failure::usage(anyhow!("policy {} is not UTF-8 text", p.display())))?;
+            let policy = Policy::parse(&text)
+                .map_err(|e| Failure::usage(anyhow!("{}: {e}", p.display())))?;
+            Ok((policy.dataset, text))
+        })
+        .collect::<Result<Vec<_>, Failure>>()?;
     data.iter()
         .map(|spec| {
             let (name, path) = spec
                 .split_once('=')
                 .ok_or_else(|| Failure::usage(anyhow!("--data {spec:?}: expected NAME=PATH")))?;
-            let policy = policies
-                .iter()
-                .find(|p| p.dataset == name)
-                .cloned()
-                .ok_or_else(|| {
-                    Failure::usage(anyhow!(
-                        "dataset `{name}` has no policy: pass --policy with `dataset = \"{name}\"`"
-                    ))
-                })?;
-            let dataset = Dataset::open(name, path.as_ref())
-                .and_then(|d| d.declare(policy.declared_types()))
-                .map_err(Failure::usage)?;
-            Ok(Grant { dataset, policy })
+            let (_, policy) = policies.iter().find(|(d, _)| d == name).ok_or_else(|| {
+                Failure::usage(anyhow!(
+                    "dataset `{name}` has no policy: pass --policy with `dataset = \"{name}\"`"
+                ))
+            })?;
+            Ok(AdHoc {
+                name: name.into(),
+                path: path.into(),
+                policy: policy.clone(),
+            })
         })
         .collect()
 }
 
 /// Reads the buyer public keys named on the command line.
-pub(super) fn buyer_keys(paths: &[PathBuf]) -> Result<Vec<PublicKey>, Failure> {
+fn buyer_keys(paths: &[PathBuf]) -> Result<Vec<PublicKey>, Failure> {
     paths
         .iter()
         .map(|p| {
@@ -95,75 +111,6 @@ pub(super) fn buyer_keys(paths: &[PathBuf]) -> Result<Vec<PublicKey>, Failure> {
                 .map_err(|e| Failure::usage(anyhow!("--buyer {}: {e}", p.display())))
         })
         .collect()
-}
-
-/// What to run and with which keys.
-pub(super) struct Invocation<'a> {
-    /// The module file.
-    pub module: &'a Path,
-    /// A detached signature file.
-    pub signature: Option<&'a Path>,
-    /// Buyer keys the node knows.
-    pub known_keys: Vec<PublicKey>,
-    /// Datasets with their policies.
-    pub grants: Vec<Grant>,
-    /// The analytic's parameters.
-    pub params: String,
-    /// Seed of the guest's randomness.
-    pub seed: Option<u64>,
-    /// The node's state directory (privacy budgets).
-    pub state_dir: &'a Path,
-}
-
-/// The per-buyer state stores: the privacy budget (when a policy asks for
-/// differential privacy) and the difference-check history (when a policy
-/// does not), both in `state_dir`.
-pub(super) type Stores = (Option<Arc<BudgetStore>>, Option<Arc<DifferenceStore>>);
-
-/// Opens the stores the grants need.
-pub(super) fn state_stores(grants: &[Grant], state_dir: &Path) -> Result<Stores, Failure> {
-    let private = grants.iter().any(|g| g.policy.privacy.is_some());
-    let exact = grants.iter().any(|g| g.policy.privacy.is_none());
-    if private || exact {
-        std::fs::create_dir_all(state_dir)
-            .with_context(|| format!("cannot create the state directory {}", state_dir.display()))
-            .map_err(Failure::usage)?;
-    }
-    let budget = private
-        .then(|| BudgetStore::open(&state_dir.join("privacy.sqlite")).map(Arc::new))
-        .transpose()
-        .map_err(Failure::internal)?;
-    let differences = exact
-        .then(|| DifferenceStore::open(&state_dir.join("differences.sqlite")).map(Arc::new))
-        .transpose()
-        .map_err(Failure::internal)?;
-    Ok((budget, differences))
-}
-
-fn read(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path)
-        .with_context(|| format!("cannot read {what} {}", path.display()))
-        .map_err(Failure::usage)
-}
-
-/// Executes one run and returns its outcome.
-pub(super) fn execute(engine: &Engine, inv: Invocation) -> Result<RunOutcome, Failure> {
-    let module = read(inv.module, "module")?;
-    let detached_signature = inv.signature.map(|p| read(p, "signature")).transpose()?;
-    let (budget, differences) = state_stores(&inv.grants, inv.state_dir)?;
-    engine
-        .run(RunRequest {
-            module,
-            detached_signature,
-            known_keys: inv.known_keys,
-            grants: inv.grants,
-            params: inv.params,
-            seed: inv.seed,
-            budget,
-            differences,
-            replay: None,
-        })
-        .map_err(Failure::usage)
 }
 
 /// Exit code for a decision.
@@ -174,36 +121,81 @@ pub(super) fn exit_code(decision: Decision) -> ExitCode {
     }
 }
 
-/// `sluice run`.
-pub(super) fn run(args: RunArgs) -> Result<ExitCode, Failure> {
-    let grants = grants(&args.data, &args.policy)?;
-    let engine = Engine::new(EngineConfig {
-        cache_dir: args.cache_dir.clone(),
-        ..EngineConfig::default()
+/// The `--json` object: the outcome's fields plus `receipt`.
+pub(super) fn result_json(result: &RunResult) -> Result<serde_json::Value, Failure> {
+    let mut value = serde_json::to_value(&result.outcome).map_err(Failure::internal)?;
+    let receipt = serde_json::to_value(&result.receipt).map_err(Failure::internal)?;
+    if let Some(map) = value.as_object_mut() {
+        map.insert("receipt".into(), receipt);
+    }
+    Ok(value)
+}
+
+/// The summary line about the receipt.
+pub(super) fn receipt_line(result: &RunResult, node: &Node) -> String {
+    format!(
+        "recorded: event {} of the ledger in {} (node {}); `sluice ledger show --run {}`\n",
+        result.receipt.index,
+        node.data_dir().display(),
+        node.id(),
+        result.outcome.run_id
+    )
+}
+
+/// Registers the ad-hoc datasets and buyer keys, then runs.
+fn execute(
+    node: &Node,
+    args: &RunArgs,
+    ad_hoc: &[AdHoc],
+    module: Vec<u8>,
+) -> Result<RunResult, Failure> {
+    for key in buyer_keys(&args.buyer)? {
+        node.add_key(&key, Role::Buyer, &[], None)
+            .map_err(Failure::node)?;
+    }
+    for d in ad_hoc {
+        node.register(&d.name, &d.path, &d.policy, None)
+            .map_err(Failure::node)?;
+    }
+    let detached = args
+        .signature
+        .as_deref()
+        .map(|p| read_file(p, "signature"))
+        .transpose()?;
+    let datasets = ad_hoc
+        .iter()
+        .map(|d| d.name.clone())
+        .chain(args.dataset.iter().cloned())
+        .collect();
+    node.run(RunRequest {
+        module: ModuleSource::Bytes(module),
+        detached_signature: detached,
+        datasets,
+        params: args.params.clone(),
+        seed: args.seed,
+        traceparent: args.traceparent.clone(),
     })
-    .map_err(Failure::internal)?;
-    let outcome = execute(
-        &engine,
-        Invocation {
-            module: &args.module,
-            signature: args.signature.as_deref(),
-            known_keys: buyer_keys(&args.buyer)?,
-            grants,
-            params: args.params,
-            seed: args.seed,
-            state_dir: &args.state_dir,
-        },
-    )?;
+    .map_err(Failure::node)
+}
+
+/// `sluice run`.
+pub(super) fn run(node_args: &NodeArgs, args: RunArgs) -> Result<ExitCode, Failure> {
+    let ad_hoc = ad_hoc(&args.data, &args.policy)?;
+    let module = read_file(&args.module, "module")?;
+    let node = node_args.open()?;
+    let result = execute(&node, &args, &ad_hoc, module)?;
+    if let Some(path) = &args.receipt {
+        let text = serde_json::to_vec_pretty(&result.receipt).map_err(Failure::internal)?;
+        write_file(path, &text)?;
+    }
     if let Some(path) = &args.log {
-        std::fs::write(path, &outcome.log)
-            .with_context(|| format!("cannot write the run log to {}", path.display()))
-            .map_err(Failure::usage)?;
+        write_file(path, &result.outcome.log)?;
     }
     if args.json {
-        let json = serde_json::to_string_pretty(&outcome).map_err(Failure::internal)?;
-        println!("{json}");
+        print_json(&result_json(&result)?)?;
     } else {
-        print!("{}", render::outcome(&outcome));
+        print!("{}", render::outcome(&result.outcome));
+        print!("{}", receipt_line(&result, &node));
     }
-    Ok(exit_code(outcome.decision))
+    Ok(exit_code(result.outcome.decision))
 }

@@ -240,14 +240,25 @@ impl Outcome {
     }
 }
 
-/// Runs the `sluice` binary with `args`.
+/// A fresh node data directory (under one temporary directory per test binary).
+pub(crate) fn fresh_data_dir() -> PathBuf {
+    static ROOT: OnceLock<tempfile::TempDir> = OnceLock::new();
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let root = ROOT.get_or_init(|| tempfile::tempdir().expect("tempdir"));
+    root.path()
+        .join(format!("node-{}", N.fetch_add(1, Ordering::Relaxed)))
+}
+
+/// Runs the `sluice` binary with `args`. Unless `args` name a `--data-dir`,
+/// the command gets a fresh node of its own; compiled modules are shared.
 pub(crate) fn sluice(args: &[&str]) -> Outcome {
     let cache = guests::repo_root().join("target").join("test-module-cache");
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(args)
-        .env("SLUICE_CACHE_DIR", cache)
-        .output()
-        .expect("run sluice");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    cmd.args(args).env("SLUICE_CACHE_DIR", cache);
+    if !args.contains(&"--data-dir") {
+        cmd.env("SLUICE_DATA_DIR", fresh_data_dir());
+    }
+    let out = cmd.output().expect("run sluice");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     Outcome {
         code: out.status.code().unwrap_or(-1),
@@ -267,7 +278,6 @@ pub(crate) fn run(guest: &str, dataset: &str, policy: &Path, extra: &[&str]) -> 
 pub(crate) fn run_module(module: &Path, dataset: &str, policy: &Path, extra: &[&str]) -> Outcome {
     let f = fixture();
     let data = format!("{dataset}={}", data(dataset).display());
-    let state = f.dir.path().join("state");
     let mut args = vec![
         "run",
         "--json",
@@ -280,9 +290,6 @@ pub(crate) fn run_module(module: &Path, dataset: &str, policy: &Path, extra: &[&
         "--buyer",
         f.public.to_str().unwrap(),
     ];
-    if !extra.contains(&"--state-dir") {
-        args.extend(["--state-dir", state.to_str().unwrap()]);
-    }
     args.extend_from_slice(extra);
     sluice(&args)
 }

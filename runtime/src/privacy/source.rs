@@ -50,7 +50,9 @@ pub enum Mechanism {
 pub struct NoiseDraw {
     /// The mechanism.
     pub mechanism: Mechanism,
-    /// The exact aggregate it was computed from. Private.
+    /// The exact aggregate it was computed from (NaN for a quantile of no
+    /// values; JSON writes that as `null`, which reads back as NaN). Private.
+    #[serde(deserialize_with = "nan_from_null")]
     pub exact: f64,
     /// What was released; `None` when partition selection dropped the group.
     pub value: Option<f64>,
@@ -60,6 +62,11 @@ pub struct NoiseDraw {
     pub epsilon: f64,
     /// δ certified by OpenDP (0 for pure mechanisms).
     pub delta: f64,
+}
+
+/// Reads `null`, which is how JSON writes NaN, back as NaN.
+fn nan_from_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// A source of noisy releases; see the module docs for the order of calls.
