@@ -10,6 +10,8 @@
 
 #![allow(dead_code)] // each bench target uses a different part of this module
 
+pub(crate) mod python;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;

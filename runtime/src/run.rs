@@ -141,6 +141,10 @@ impl Engine {
         for (snapshot, tier) in outcome.data_snapshots.iter_mut().zip(&admitted.tiers) {
             snapshot.tier = Some(*tier);
         }
+        if let Some(denial) = data_unavailable(&request.grants) {
+            outcome.reason = Some(denial.into());
+            return;
+        }
         let component = match self
             .cache
             .get(&self.engine, &outcome.module_hash, &admitted.module)
@@ -195,6 +199,13 @@ impl Engine {
         let (log_bytes, written) = log.take();
         outcome.log = log_bytes;
         outcome.usage.log_bytes = written;
+        if let Some(abort) = store.data().stopped.clone() {
+            return abort_run(outcome, abort);
+        }
+        if let Some(dataset) = changed(store.data().grants()) {
+            // What was read may mix versions: nothing of it may leave.
+            return abort_run(outcome, Abort::DataChanged { dataset });
+        }
         match result {
             Ok(Ok(table)) => release(
                 OutputTable::from(table),
@@ -219,6 +230,35 @@ impl Engine {
             }
         }
     }
+}
+
+/// A dataset whose files changed since they were identified, or whose
+/// policy makes a column visible that cannot be fed: the run is refused.
+fn data_unavailable(grants: &[Grant]) -> Option<Denial> {
+    grants.iter().find_map(|g| {
+        let checked = g
+            .dataset
+            .unchanged()
+            .and_then(|()| g.dataset.check_policy(&g.policy));
+        checked.err().map(|e| Denial::DataUnavailable {
+            dataset: g.name().to_string(),
+            detail: e.for_guest(),
+        })
+    })
+}
+
+/// The first dataset a file of which changed during the run.
+fn changed(grants: &[Grant]) -> Option<String> {
+    grants
+        .iter()
+        .find(|g| g.dataset.unchanged().is_err())
+        .map(|g| g.name().to_string())
+}
+
+fn abort_run(outcome: &mut RunOutcome, reason: Abort) {
+    outcome.output = None;
+    outcome.output_hash = None;
+    abort(outcome, reason);
 }
 
 fn abort(outcome: &mut RunOutcome, abort: Abort) {

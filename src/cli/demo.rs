@@ -173,7 +173,7 @@ pub(super) fn run(data_dir: &Path) -> Result<ExitCode, Failure> {
             step.dataset,
             data_file(&dir, step.dataset).display()
         );
-        let grants = grants(&[data], &[dir.join(format!("{}.toml", step.dataset))])?;
+        let grants = grants(&[data], &[dir.join(format!("{}.toml", step.dataset))], None)?;
         let module = match step.signing {
             Signing::Signed => guests::component(&dir, step.guest),
             Signing::Unsigned => guests::component(&wasm, step.guest),

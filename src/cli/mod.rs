@@ -3,6 +3,7 @@
 
 mod demo;
 mod example_data;
+mod inspect;
 mod keys;
 mod policy;
 mod run;

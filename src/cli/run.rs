@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow};
 use clap::Args;
 use sluice::render;
+use sluice_runtime::data::{SnapshotMemo, SqliteSnapshotMemo};
 use sluice_runtime::privacy::BudgetStore;
 use sluice_runtime::signing::PublicKey;
 use sluice_runtime::{
@@ -21,7 +22,8 @@ pub(super) struct RunArgs {
     /// The guest component (.wasm).
     #[arg(long)]
     module: PathBuf,
-    /// A dataset as NAME=PATH (.csv or .parquet); repeat for several.
+    /// A dataset as NAME=PATH: a .parquet or .csv/.tsv(.gz) file, a folder
+    /// of them, or a glob (quote it); repeat for several.
     #[arg(long = "data", value_name = "NAME=PATH", required = true)]
     data: Vec<String>,
     /// A release policy (TOML); each dataset needs the policy naming it.
@@ -45,7 +47,8 @@ pub(super) struct RunArgs {
     /// Write the guest's captured stdout/stderr here (never part of the output).
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
-    /// The node's state directory: privacy budgets are kept here.
+    /// The node's state directory: privacy budgets and the hashes of
+    /// dataset files (so unchanged files are not re-hashed) are kept here.
     #[arg(
         long,
         value_name = "DIR",
@@ -58,8 +61,28 @@ pub(super) struct RunArgs {
     cache_dir: Option<PathBuf>,
 }
 
-/// Loads the datasets and matches each to the policy that names it.
-pub(super) fn grants(data: &[String], policies: &[PathBuf]) -> Result<Vec<Grant>, Failure> {
+/// The snapshot memo in `state_dir` (created if needed), or `None` (with
+/// a warning) when it cannot be opened: files are then hashed every run.
+pub(super) fn snapshot_memo(state_dir: &Path) -> Option<Arc<dyn SnapshotMemo>> {
+    let opened = std::fs::create_dir_all(state_dir)
+        .map_err(Into::into)
+        .and_then(|()| SqliteSnapshotMemo::open(&state_dir.join("snapshots.sqlite")));
+    match opened {
+        Ok(memo) => Some(Arc::new(memo)),
+        Err(e) => {
+            tracing::warn!(error = %e, "no snapshot memo: dataset files are hashed on every run");
+            None
+        }
+    }
+}
+
+/// Loads the datasets (a file, folder or glob each) and matches each to
+/// the policy that names it; `memo` remembers file hashes.
+pub(super) fn grants(
+    data: &[String],
+    policies: &[PathBuf],
+    memo: Option<Arc<dyn SnapshotMemo>>,
+) -> Result<Vec<Grant>, Failure> {
     let policies = policies
         .iter()
         .map(|p| Policy::load(p).map_err(|e| Failure::usage(anyhow!("{}: {e}", p.display()))))
@@ -78,8 +101,7 @@ pub(super) fn grants(data: &[String], policies: &[PathBuf]) -> Result<Vec<Grant>
                         "dataset `{name}` has no policy: pass --policy with `dataset = \"{name}\"`"
                     ))
                 })?;
-            let dataset = Dataset::open(name, path.as_ref())
-                .and_then(|d| d.declare(policy.declared_types()))
+            let dataset = Dataset::open_for(name, path.as_ref(), &policy, memo.clone())
                 .map_err(Failure::usage)?;
             Ok(Grant { dataset, policy })
         })
@@ -164,7 +186,7 @@ pub(super) fn exit_code(decision: Decision) -> ExitCode {
 
 /// `sluice run`.
 pub(super) fn run(args: RunArgs) -> Result<ExitCode, Failure> {
-    let grants = grants(&args.data, &args.policy)?;
+    let grants = grants(&args.data, &args.policy, snapshot_memo(&args.state_dir))?;
     let engine = Engine::new(EngineConfig {
         cache_dir: args.cache_dir.clone(),
         ..EngineConfig::default()

@@ -11,19 +11,19 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use sluice_host_api::aggregates::{self, AggregateResult, Query};
-use sluice_host_api::data::{self, Batch, Scanner};
+use sluice_host_api::data::{self, Batch, ScanRequest, Scanner};
 use sluice_host_api::types::{self, DatasetInfo, Error};
 use wasmtime::component::{Resource, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::limits::MemoryCap;
 use crate::aggregate;
-use crate::data::ColumnType;
-use crate::data::{BatchEncoder, RecordBatches};
+use crate::data::feed::CappedMeter;
+use crate::data::{ColumnType, Feed, FeedMeter, FeedStop, ScanColumn};
 use crate::grant::Grant;
 use crate::grant::Tier;
 use crate::guard::RawValueGuard;
-use crate::outcome::GuestErrorKind;
+use crate::outcome::{Abort, GuestErrorKind};
 use crate::policy::Limits;
 use crate::privacy::{BudgetStore, NoisyValue};
 use crate::run::{error_kind, message};
@@ -51,10 +51,8 @@ pub struct FeedCounters {
 }
 
 struct ActiveScan {
-    reader: RecordBatches,
-    encoder: BatchEncoder,
-    /// Columns whose values the raw-values release rule must remember.
-    guarded: Vec<String>,
+    /// The scan, decoded ahead on its own thread.
+    feed: Feed,
 }
 
 /// The store data of one run.
@@ -77,6 +75,11 @@ pub struct HostState {
     /// Errors the host itself returned to the guest, so that a guest error
     /// can be told apart from one the host authored (see [`Self::authored`]).
     issued: Vec<(GuestErrorKind, String)>,
+    /// Charges the host work of scans and counts the memory they hold.
+    feed_meter: Box<dyn FeedMeter + Send>,
+    /// Why the host stopped the run from a host call (data changed, a
+    /// scan's cost exhausted the run); takes precedence over the trap.
+    pub stopped: Option<Abort>,
 }
 
 /// Most host-issued errors remembered per run.
@@ -85,6 +88,10 @@ const MAX_ISSUED: usize = 64;
 impl HostState {
     /// State for a run over `grants` under `limits`.
     pub fn new(wasi: WasiCtx, grants: Vec<Grant>, tiers: Vec<Tier>, limits: Limits) -> Self {
+        let feed_meter = Box::new(CappedMeter::new(
+            limits.memory_bytes,
+            std::time::Instant::now() + Duration::from_millis(limits.wall_ms),
+        ));
         Self {
             wasi,
             table: ResourceTable::new(),
@@ -99,7 +106,16 @@ impl HostState {
             budget: None,
             guard: RawValueGuard::default(),
             issued: Vec::new(),
+            feed_meter,
+            stopped: None,
         }
+    }
+
+    /// Charges scans' host work to `meter` instead of the default (which
+    /// only caps the memory scans hold at the run's memory limit).
+    pub fn with_feed_meter(mut self, meter: Box<dyn FeedMeter + Send>) -> Self {
+        self.feed_meter = meter;
+        self
     }
 
     /// Remembers an error the host is about to hand the guest.
@@ -121,6 +137,11 @@ impl HostState {
             .any(|(k, m)| *k == error_kind(error) && m == message(error))
     }
 
+    /// The datasets of this run with their policies.
+    pub fn grants(&self) -> &[Grant] {
+        &self.grants
+    }
+
     /// Charges differentially private aggregates to `buyer` in `budget`.
     pub fn with_privacy(mut self, buyer: String, budget: Option<Arc<BudgetStore>>) -> Self {
         self.buyer = buyer;
@@ -137,12 +158,13 @@ impl HostState {
             .ok_or_else(|| Error::NotFound(format!("no dataset `{dataset}` was given to this run")))
     }
 
-    fn open_scan(
-        &mut self,
-        dataset: &str,
-        columns: Vec<String>,
-        batch_rows: u32,
-    ) -> Result<u32, Error> {
+    fn open_scan(&mut self, request: ScanRequest) -> Result<u32, Error> {
+        let ScanRequest {
+            dataset,
+            columns,
+            dictionary,
+            batch_rows,
+        } = request;
         if columns.is_empty() {
             return Err(Error::Invalid("a scan needs at least one column".into()));
         }
@@ -151,46 +173,58 @@ impl HostState {
                 "at most {MAX_OPEN_SCANS} scans may be open at once; drop finished scans"
             )));
         }
-        let (grant, tier) = self.grant(dataset)?;
+        let (grant, tier) = self.grant(&dataset)?;
         if tier != Tier::Approved {
             return Err(Error::NotPermitted(format!(
                 "this module is not approved for dataset `{dataset}`: a trusted-signer module sees no raw values; use host aggregates"
             )));
         }
-        let mut projection = Vec::with_capacity(columns.len());
-        let mut guarded = Vec::new();
+        if let Some(d) = dictionary.iter().find(|d| !columns.contains(d)) {
+            return Err(Error::Invalid(format!(
+                "column `{d}` is asked for as a dictionary but is not among the scan's columns"
+            )));
+        }
+        let mut scan_columns = Vec::with_capacity(columns.len());
+        let mut observe = Vec::new();
         for (i, c) in columns.iter().enumerate() {
             if columns[..i].contains(c) {
                 return Err(Error::Invalid(format!("column `{c}` is requested twice")));
             }
             let column = grant.raw_column(c)?;
-            projection.push(column.index);
+            let as_dictionary = dictionary.contains(c);
+            if as_dictionary && column.column_type != ColumnType::Utf8 {
+                return Err(Error::Invalid(format!(
+                    "column `{c}` is {}, not a string column: only string columns come as dictionaries",
+                    column.column_type
+                )));
+            }
+            scan_columns.push(ScanColumn {
+                index: column.index,
+                dictionary: as_dictionary,
+            });
             if !grant.policy.raw_values_in_output
                 && !column.rule.group_key
                 && column.column_type == ColumnType::Utf8
             {
-                guarded.push(c.clone());
+                observe.push(i);
             }
         }
-        projection.sort_unstable();
         let rows = match batch_rows {
             0 => self.limits.batch_rows,
             n => n.min(self.limits.batch_rows),
         };
-        let reader = grant
-            .dataset
-            .read(&projection, rows as usize)
-            .map_err(|e| Error::Invalid(e.to_string()))?;
         let id = self.next_scan;
-        self.next_scan += 1;
-        self.scans.insert(
+        let feed = Feed::start(
             id,
-            ActiveScan {
-                reader,
-                encoder: BatchEncoder::new(columns),
-                guarded,
-            },
-        );
+            &grant.dataset,
+            scan_columns,
+            columns,
+            rows as usize,
+            observe,
+        )
+        .map_err(|e| Error::Invalid(e.for_guest()))?;
+        self.next_scan += 1;
+        self.scans.insert(id, ActiveScan { feed });
         Ok(id)
     }
 
@@ -198,25 +232,35 @@ impl HostState {
         let Some(scan) = self.scans.get_mut(&id) else {
             return Err(wasmtime::format_err!("scanner {id} is not open"));
         };
-        let Some(batch) = scan.reader.next() else {
-            return Ok(Ok(None));
+        let produced = match scan.feed.next(self.feed_meter.as_mut()) {
+            Ok(Some(p)) => p,
+            Ok(None) => return Ok(Ok(None)),
+            Err(stop) => return self.stop(stop),
         };
-        let batch = match batch {
-            Ok(b) => b,
-            Err(e) => return Ok(Err(Error::Invalid(e.to_string()))),
-        };
-        for name in &scan.guarded {
-            if let Some(array) = batch.column_by_name(name) {
-                self.guard.observe(array);
-            }
+        for array in &produced.observed {
+            self.guard.observe(array);
         }
-        let fed = scan
-            .encoder
-            .encode(&batch)
-            .map_err(|e| wasmtime::format_err!("{e}"))?;
-        self.counters.rows_fed += u64::from(fed.batch.rows);
-        self.counters.bytes_fed += fed.bytes;
-        Ok(Ok(Some(fed.batch)))
+        self.counters.rows_fed += u64::from(produced.fed.batch.rows);
+        self.counters.bytes_fed += produced.fed.bytes;
+        Ok(Ok(Some(produced.fed.batch)))
+    }
+
+    /// Ends the run from a host call: a changed file or an exhausted
+    /// limit stops it (with that reason); an unreadable file is an error
+    /// the guest may handle.
+    fn stop(&mut self, stop: FeedStop) -> wasmtime::Result<Result<Option<Batch>, Error>> {
+        let abort = match stop {
+            FeedStop::Data(crate::DataError::Changed { dataset, .. }) => {
+                Abort::DataChanged { dataset }
+            }
+            FeedStop::Data(e) => return Ok(Err(Error::Invalid(e.for_guest()))),
+            FeedStop::Meter(abort) => abort,
+            FeedStop::Deadline => Abort::WallClock {
+                limit_ms: self.limits.wall_ms,
+            },
+        };
+        self.stopped = Some(abort);
+        Err(wasmtime::format_err!("the host stopped the run"))
     }
 }
 
@@ -241,13 +285,8 @@ impl data::Host for HostState {
             .collect())
     }
 
-    fn scan(
-        &mut self,
-        dataset: String,
-        columns: Vec<String>,
-        batch_rows: u32,
-    ) -> wasmtime::Result<Result<Resource<Scanner>, Error>> {
-        let opened = self.open_scan(&dataset, columns, batch_rows);
+    fn scan(&mut self, request: ScanRequest) -> wasmtime::Result<Result<Resource<Scanner>, Error>> {
+        let opened = self.open_scan(request);
         Ok(self.issue(opened).map(Resource::new_own))
     }
 }
@@ -262,7 +301,9 @@ impl data::HostScanner for HostState {
     }
 
     fn drop(&mut self, scanner: Resource<Scanner>) -> wasmtime::Result<()> {
-        self.scans.remove(&scanner.rep());
+        if let Some(scan) = self.scans.remove(&scanner.rep()) {
+            scan.feed.close(self.feed_meter.as_mut());
+        }
         Ok(())
     }
 }
