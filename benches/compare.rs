@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use common::{GroupMeans, check_same, from_output, median, native_mean_by_group};
-use sluice_runtime::data::BatchEncoder;
+use sluice_runtime::data::{BatchEncoder, ScanColumn};
 use sluice_runtime::{Dataset, Decision, Engine, EngineConfig, Grant, RunOutcome};
 
 /// Relative tolerance for means computed in a different order.
@@ -146,11 +146,20 @@ fn host_feed(grant: &Grant, encode: bool, keep: bool) -> Result<Vec<Encoded>> {
     use sluice_host_api::data::ColumnData;
     let ds = &grant.dataset;
     let index = |c: &str| ds.column(c).map(|c| c.0).context("missing column");
-    let mut projection = vec![index("region")?, index("amount")?];
-    projection.sort_unstable();
-    let mut encoder = BatchEncoder::new(vec!["region".into(), "amount".into()]);
+    let columns = [
+        ScanColumn {
+            index: index("region")?,
+            dictionary: true,
+        },
+        ScanColumn {
+            index: index("amount")?,
+            dictionary: false,
+        },
+    ];
+    let mut encoder =
+        BatchEncoder::with_dictionaries(vec!["region".into(), "amount".into()], vec![true, false]);
     let mut kept = Vec::new();
-    for batch in ds.read(&projection, common::BATCH_ROWS)? {
+    for batch in ds.scan(&columns, common::BATCH_ROWS)? {
         let batch = batch?;
         if !encode {
             std::hint::black_box(&batch);

@@ -211,7 +211,7 @@ fn open_file(
 
 fn parquet_fields(name: &str, files: &[DataFile]) -> Result<(Vec<Field>, usize), DataError> {
     let schema_of = |f: &DataFile| match &f.kind {
-        FileKind::Parquet(m) => m.schema().clone(),
+        FileKind::Parquet(m) => m.read_schema(),
         FileKind::Csv(_) => Arc::new(Schema::empty()),
     };
     let first = schema_of(&files[0]);

@@ -50,6 +50,28 @@ impl ParquetMeta {
         self.meta.schema()
     }
 
+    /// The Arrow schema the file is read with: the stored one, with INT96
+    /// timestamps in microseconds.
+    pub(crate) fn read_schema(&self) -> SchemaRef {
+        if self.int96.is_empty() {
+            return self.schema().clone();
+        }
+        let fields: Vec<Field> = self
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match f.data_type() {
+                DataType::Timestamp(TimeUnit::Nanosecond, None) if self.int96.contains(&i) => f
+                    .as_ref()
+                    .clone()
+                    .with_data_type(DataType::Timestamp(TimeUnit::Microsecond, None)),
+                _ => f.as_ref().clone(),
+            })
+            .collect();
+        Arc::new(Schema::new_with_metadata(fields, self.schema().metadata().clone()))
+    }
+
     /// Rows in the file.
     pub(crate) fn rows(&self) -> u64 {
         self.meta.metadata().file_metadata().num_rows().max(0) as u64

@@ -5,10 +5,12 @@
 //! The file is opened once (through a directory capability), identified
 //! by `fstat` on that very descriptor (device, inode, size, modification
 //! and change times) and hashed through it; every later read uses the same
-//! descriptor, so a file replaced by a rename is never seen, and reads stop
-//! at the identified size, so appended bytes are never seen either. A file
-//! modified in place changes its change time, which [`PinnedFile::unchanged`]
-//! notices after every batch. Positional reads (`pread`) share no file
+//! descriptor, so the bytes of a file replaced by a rename are never seen,
+//! and reads stop at the identified size, so appended bytes are never seen
+//! either. A file modified in place (or replaced, which drops its link
+//! count) changes its change time, which [`PinnedFile::unchanged`] notices
+//! after every batch: the run then stops rather than use a dataset whose
+//! files no longer match its snapshot. Positional reads (`pread`) share no file
 //! offset, so concurrent scans of one file cannot disturb each other.
 
 use std::fs::File;
@@ -232,7 +234,7 @@ mod tests {
         let mut text = String::new();
         f.reader_at(0).read_to_string(&mut text).unwrap();
         assert_eq!(text, "x\n1\n");
-        assert!(f.unchanged(), "the pinned file itself was not modified");
+        assert!(!f.unchanged(), "the dataset no longer matches what was identified");
         assert_eq!(f.sha256().unwrap(), hex::encode(Sha256::digest(b"x\n1\n")));
     }
 

@@ -57,7 +57,7 @@ pub(crate) fn date(s: &str) -> Option<i32> {
     Date32Type::parse(s)
 }
 
-/// A timestamp (`YYYY-MM-DD[( |T)HH:MM[:SS[.fff]]][Z|±HH[:MM]]`, or a bare
+/// A timestamp (`YYYY-MM-DD( |T)HH:MM:SS[.fff][Z|±HH[:MM]]`, or a bare
 /// date meaning midnight), as microseconds since 1970-01-01T00:00:00 and
 /// whether it carried a UTC offset (then the value is UTC).
 pub(crate) fn timestamp(s: &str) -> Option<(i64, bool)> {

@@ -88,7 +88,7 @@ fn parquet_declarations_must_match_the_file() {
     )
     .unwrap();
     let mut w =
-        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None)
+        ::parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None)
             .unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();

@@ -134,7 +134,7 @@ fn dialects_tabs_and_headerless_files() {
 #[test]
 fn timestamps_with_and_without_offsets() {
     let dir = tempfile::tempdir().unwrap();
-    let text = "utc,local,mixed\n2024-01-01T00:00:00Z,2024-01-01 12:00,2024-01-01T00:00Z\n2024-01-01T01:00:00+01:00,2024-01-02 00:00:00.5,2024-01-01 00:00\n";
+    let text = "utc,local,mixed\n2024-01-01T00:00:00Z,2024-01-01 12:00:00,2024-01-01T00:00Z\n2024-01-01T01:00:00+01:00,2024-01-02 00:00:00.5,2024-01-01 00:00\n";
     let d = Dataset::open("t", &write(dir.path(), "t.csv", text.as_bytes())).unwrap();
     assert_eq!(
         d.schema.field(0).data_type(),

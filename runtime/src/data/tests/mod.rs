@@ -26,7 +26,7 @@ pub(super) fn parquet_file(
     dir: &Path,
     name: &str,
     columns: Vec<(&str, ArrayRef)>,
-    props: Option<parquet::file::properties::WriterProperties>,
+    props: Option<::parquet::file::properties::WriterProperties>,
     skip_arrow_metadata: bool,
 ) -> PathBuf {
     let path = dir.join(name);
@@ -38,11 +38,11 @@ pub(super) fn parquet_file(
     let schema = Arc::new(Schema::new(fields));
     let batch =
         RecordBatch::try_new(schema.clone(), columns.into_iter().map(|c| c.1).collect()).unwrap();
-    let options = parquet::arrow::arrow_writer::ArrowWriterOptions::new()
+    let options = ::parquet::arrow::arrow_writer::ArrowWriterOptions::new()
         .with_properties(props.unwrap_or_default())
         .with_skip_arrow_metadata(skip_arrow_metadata);
     let file = std::fs::File::create(&path).unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new_with_options(file, schema, options).unwrap();
+    let mut w = ::parquet::arrow::ArrowWriter::try_new_with_options(file, schema, options).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
     path
