@@ -248,7 +248,9 @@ fn policy_check_with_data_reports_types_and_refuses_visible_nested_columns() {
     let problems = r.json["data"]["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 2, "{problems:?}");
     let csv = data_dir().join("r-style/sales.csv");
-    let policy = sales_policy("");
+    let policy = dir.path().join("csv.toml");
+    let text = "dataset = \"sales\"\n[columns]\nregion = \"raw\"\namount = \"raw\"\nordered_at = \"raw\"\n";
+    std::fs::write(&policy, text).unwrap();
     let r = sluice(&[
         "policy",
         "check",
@@ -262,6 +264,13 @@ fn policy_check_with_data_reports_types_and_refuses_visible_nested_columns() {
     let amount = columns.iter().find(|c| c["name"] == "amount").unwrap();
     assert_eq!(amount["type"], "float64");
     assert!(amount["nulls"].as_u64().unwrap() > 0);
+    let row_names = &columns[0];
+    assert_eq!(
+        (row_names["name"].as_str(), row_names["type"].as_str()),
+        (Some("column_1"), Some("int64"))
+    );
+    let at = columns.iter().find(|c| c["name"] == "ordered_at").unwrap();
+    assert_eq!(at["type"], "timestamp");
 }
 
 fn engine_request(guest: &str, grant: Grant) -> RunRequest {

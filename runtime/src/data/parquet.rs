@@ -69,7 +69,10 @@ impl ParquetMeta {
                 _ => f.as_ref().clone(),
             })
             .collect();
-        Arc::new(Schema::new_with_metadata(fields, self.schema().metadata().clone()))
+        Arc::new(Schema::new_with_metadata(
+            fields,
+            self.schema().metadata().clone(),
+        ))
     }
 
     /// Rows in the file.

@@ -234,7 +234,10 @@ mod tests {
         let mut text = String::new();
         f.reader_at(0).read_to_string(&mut text).unwrap();
         assert_eq!(text, "x\n1\n");
-        assert!(!f.unchanged(), "the dataset no longer matches what was identified");
+        assert!(
+            !f.unchanged(),
+            "the dataset no longer matches what was identified"
+        );
         assert_eq!(f.sha256().unwrap(), hex::encode(Sha256::digest(b"x\n1\n")));
     }
 

@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
+use ::parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel};
+use ::parquet::file::properties::WriterProperties;
 use arrow_array::builder::{Int64Builder, ListBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, Float64Array, StringArray, UInt64Array};
 use arrow_schema::DataType;
-use ::parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel};
-use ::parquet::file::properties::WriterProperties;
 
 use super::parquet_file;
 use crate::data::{ColumnType, Dataset, ScanColumn};
