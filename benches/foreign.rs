@@ -40,16 +40,6 @@ const PROCESS_TARGET: f64 = 2.0;
 /// Target: the in-process run over DuckDB with one thread.
 const IN_PROCESS_TARGET: f64 = 1.2;
 
-fn env_usize(name: &str, default: usize) -> Result<usize> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .replace('_', "")
-            .parse()
-            .with_context(|| format!("{name}={v} is not a number")),
-        Err(_) => Ok(default),
-    }
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -211,8 +201,8 @@ fn measure(
 }
 
 fn main() -> Result<()> {
-    let rows = env_usize("SLUICE_BENCH_ROWS", 3_000_000)?;
-    let runs = env_usize("SLUICE_BENCH_RUNS", 5)?.max(1);
+    let rows = common::env_usize("SLUICE_BENCH_ROWS", 3_000_000)?;
+    let runs = common::env_usize("SLUICE_BENCH_RUNS", 5)?.max(1);
     let own = common::data_file(rows)?;
     let py = python::python(&["duckdb", "pyarrow"]).map_err(|e| anyhow!(e))?;
     let dir = own.parent().context("bench data folder")?;
@@ -244,6 +234,7 @@ fn main() -> Result<()> {
         ),
     ];
     let mut measured = Vec::new();
+    let (wait_start, started) = (common::cpu_wait_ns(), Instant::now());
     for (label, path) in files {
         let sub = work.join(measured.len().to_string());
         std::fs::create_dir_all(&sub)?;
@@ -258,7 +249,10 @@ fn main() -> Result<()> {
             runs,
         )?);
     }
-    let out = report(&measured, rows, runs);
+    let waited = common::cpu_wait_ns()
+        .zip(wait_start)
+        .map(|(end, start)| (end - start) as f64 / 1e9 / started.elapsed().as_secs_f64());
+    let out = report(&measured, rows, runs, waited);
     print!("{out}");
     let results = sluice::guests::repo_root()
         .join("target")
@@ -270,7 +264,7 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-fn report(rows_of: &[Row], rows: usize, runs: usize) -> String {
+fn report(rows_of: &[Row], rows: usize, runs: usize, waited: Option<f64>) -> String {
     let mut out = String::new();
     let mut line = |s: String| {
         out.push_str(&s);
@@ -279,6 +273,12 @@ fn report(rows_of: &[Row], rows: usize, runs: usize) -> String {
     let own_fuel = rows_of[0].fuel as f64 / rows as f64;
     line(format!(
         "### `mean-by-group` on foreign files, {rows} rows, medians of {runs} runs after one warm-up"
+    ));
+    line(String::new());
+    line(format!(
+        "Machine: {}. The harness thread waited for a CPU {} of the time (other processes competing).",
+        common::machine(),
+        waited.map_or("an unknown share".into(), |w| format!("{:.1}%", 100.0 * w))
     ));
     line(String::new());
     line(format!(
