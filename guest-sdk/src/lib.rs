@@ -73,4 +73,4 @@ pub use ctx::{Access, ColumnInfo, ColumnType, Ctx, DatasetInfo};
 pub use error::{Error, Result};
 pub use scan::{Scan, ScanBuilder};
 pub use table::{IntoCell, Table};
-pub use time::{DateColumn, TimeUnit, TimestampColumn};
+pub use time::{DateColumn, Days, TimeUnit, TimestampColumn};

@@ -239,6 +239,23 @@ impl<'a> DateColumn<'a> {
     }
 }
 
+/// Day numbers of a `date` or `timestamp` column, as
+/// [`Batch::days`](crate::Batch::days) gives them: borrowed for dates,
+/// computed for timestamps.
+///
+/// ```
+/// use sluice_guest::time::Days;
+/// let d = Days { values: vec![0, 31].into(), validity: None };
+/// assert_eq!(sluice_guest::kernels::months_of(&d.values), [0, 1]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Days<'a> {
+    /// One day number per row (null slots unspecified).
+    pub values: std::borrow::Cow<'a, [i32]>,
+    /// Validity bitmap; `None` when there are no nulls.
+    pub validity: Option<&'a [u8]>,
+}
+
 /// A `timestamp` column: counts of `unit` since 1970-01-01T00:00:00 (UTC
 /// when `zone` is set).
 ///

@@ -60,10 +60,10 @@ impl Params {
 /// Per-month (key: months since 1970-01) sums and counts of one batch's
 /// values, added to `acc`.
 pub fn add_batch(batch: &Batch, p: &Params, acc: &mut BTreeMap<i32, (f64, u64)>) -> Result<()> {
-    let (days, time_valid) = batch.days(&p.time)?;
+    let days = batch.days(&p.time)?;
     let value = batch.numeric(&p.value)?;
-    let months = kernels::months_of(&days);
-    let valid = kernels::bitmap_and(time_valid, value.validity, batch.rows());
+    let months = kernels::months_of(&days.values);
+    let valid = kernels::bitmap_and(days.validity, value.validity, batch.rows());
     kernels::keyed_sum_count(&months, value.values(), valid.as_deref(), acc);
     Ok(())
 }
@@ -74,7 +74,8 @@ pub fn table(acc: &BTreeMap<i32, (f64, u64)>, p: &Params) -> Table {
         .utf8("month", acc.keys().map(|&m| time::format_month(m)))
         .i64(
             "orders",
-            acc.values().map(|&(_, n)| i64::try_from(n).unwrap_or(i64::MAX)),
+            acc.values()
+                .map(|&(_, n)| i64::try_from(n).unwrap_or(i64::MAX)),
         )
         .f64(
             &format!("mean_{}", p.value),
@@ -107,7 +108,10 @@ mod tests {
     #[test]
     fn params_default_and_override() {
         let d = Params::parse("").unwrap();
-        assert_eq!((d.time.as_str(), d.value.as_str()), ("ordered_at", "amount"));
+        assert_eq!(
+            (d.time.as_str(), d.value.as_str()),
+            ("ordered_at", "amount")
+        );
         let p = Params::parse(r#"{"time":"day"}"#).unwrap();
         assert_eq!(p.time, "day");
         assert!(Params::parse(r#"{"time":1}"#).is_err());
@@ -123,7 +127,10 @@ mod tests {
         kernels::keyed_sum_count(&keys, &[1.0, 2.0, 3.0], None, &mut acc);
         let t = table(&acc, &p);
         assert_eq!((t.rows(), t.error()), (2, None));
-        assert_eq!(acc.values().copied().collect::<Vec<_>>(), [(2.0, 1), (4.0, 2)]);
+        assert_eq!(
+            acc.values().copied().collect::<Vec<_>>(),
+            [(2.0, 1), (4.0, 2)]
+        );
         assert_eq!(time::format_month(*acc.keys().next().unwrap()), "2023-12");
     }
 }

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use crate::column::{
     BoolColumn, DictColumn, Float64Column, Int64Column, NumericColumn, Utf8Column,
 };
-use crate::time::{DateColumn, TimeUnit, TimestampColumn};
+use crate::time::{DateColumn, Days, TimeUnit, TimestampColumn};
 use crate::{Error, Result};
 
 /// A run of rows of the scanned columns.
@@ -244,18 +244,22 @@ impl Batch {
     ///
     /// ```no_run
     /// # fn demo(batch: &sluice_guest::Batch) -> sluice_guest::Result<()> {
-    /// let (days, validity) = batch.days("ordered_at")?;
-    /// let months = sluice_guest::kernels::months_of(&days);
+    /// let days = batch.days("ordered_at")?;
+    /// let months = sluice_guest::kernels::months_of(&days.values);
     /// # Ok(()) }
     /// ```
-    pub fn days(&self, name: &str) -> Result<(std::borrow::Cow<'_, [i32]>, Option<&[u8]>)> {
+    pub fn days(&self, name: &str) -> Result<Days<'_>> {
         let c = self.column(name)?;
         let validity = c.validity.as_deref();
         match &c.data {
-            Data::Date(v) => Ok((v.as_slice().into(), validity)),
-            Data::Timestamp { unit, values, .. } => {
-                Ok((crate::kernels::days_of(values, *unit).into(), validity))
-            }
+            Data::Date(v) => Ok(Days {
+                values: v.as_slice().into(),
+                validity,
+            }),
+            Data::Timestamp { unit, values, .. } => Ok(Days {
+                values: crate::kernels::days_of(values, *unit).into(),
+                validity,
+            }),
             other => Err(wrong_type(name, other, "date or timestamp")),
         }
     }

@@ -109,8 +109,12 @@ fn dates_and_timestamps_decode_with_unit_and_zone() {
     );
     let at = batch.timestamp("at").unwrap();
     assert_eq!((at.unit, at.zone), (TimeUnit::Millisecond, Some("UTC")));
-    assert_eq!(batch.days("at").unwrap().0.as_ref(), [1, -1]);
-    assert_eq!(batch.days("day").unwrap().0.as_ref(), [19_753, 7]);
+    assert_eq!(batch.days("at").unwrap().values.as_ref(), [1, -1]);
+    let day = batch.days("day").unwrap();
+    assert_eq!(
+        (day.values.as_ref(), day.validity),
+        (&[19_753, 7][..], Some(&[0b01u8][..]))
+    );
     let e = batch.timestamp("day").unwrap_err();
     assert_eq!(e, Error::invalid("column `day` is date, not timestamp"));
     let short = WitBatch {
