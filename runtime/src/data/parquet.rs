@@ -75,6 +75,11 @@ impl ParquetMeta {
         ))
     }
 
+    /// Row groups in the file.
+    pub(crate) fn row_groups(&self) -> usize {
+        self.meta.metadata().num_row_groups()
+    }
+
     /// Rows in the file.
     pub(crate) fn rows(&self) -> u64 {
         self.meta.metadata().file_metadata().num_rows().max(0) as u64
@@ -149,14 +154,9 @@ fn dict(value: DataType) -> DataType {
     DataType::Dictionary(Box::new(DataType::Int32), Box::new(value))
 }
 
-/// A reader of `columns` of `file` in batches of `batch_rows`; the
-/// batches hold the columns in file order, named as stored.
-pub(crate) fn reader(
-    file: &PinnedFile,
-    meta: &ParquetMeta,
-    columns: &[ReadAs],
-    batch_rows: usize,
-) -> Result<ParquetRecordBatchReader, String> {
+/// The footer to read `columns` with: the stored one, or hinted to keep
+/// strings as dictionaries (see the module docs).
+pub(crate) fn prepared(meta: &ParquetMeta, columns: &[ReadAs]) -> ArrowReaderMetadata {
     let hinted = hint(meta, columns).and_then(|schema| {
         let options = ArrowReaderOptions::new().with_schema(schema);
         match ArrowReaderMetadata::try_new(meta.meta.metadata().clone(), options) {
@@ -169,11 +169,25 @@ pub(crate) fn reader(
             }
         }
     });
-    let meta = hinted.unwrap_or_else(|| meta.meta.clone());
-    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file.clone(), meta);
-    let mask = ProjectionMask::roots(builder.parquet_schema(), columns.iter().map(|c| c.index));
+    hinted.unwrap_or_else(|| meta.meta.clone())
+}
+
+/// A reader of the root columns `columns` (file indices) of row group
+/// `group` of `file`, with the footer `meta` from [`prepared`], in batches
+/// of `batch_rows`; the batches hold the columns in file order, named as
+/// stored.
+pub(crate) fn reader(
+    file: &PinnedFile,
+    meta: &ArrowReaderMetadata,
+    columns: &[usize],
+    batch_rows: usize,
+    group: usize,
+) -> Result<ParquetRecordBatchReader, String> {
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file.clone(), meta.clone());
+    let mask = ProjectionMask::roots(builder.parquet_schema(), columns.iter().copied());
     builder
         .with_projection(mask)
+        .with_row_groups(vec![group])
         .with_batch_size(batch_rows.max(1))
         .build()
         .map_err(|e| format!("cannot read Parquet: {e}"))

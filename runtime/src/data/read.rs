@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use ::parquet::arrow::arrow_reader::ParquetRecordBatchReader;
+use ::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReader};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int32Type;
 use arrow_array::{
@@ -23,6 +23,7 @@ use super::csv::{self, ConvertError};
 use super::normalize::{NormalizeError, normalize};
 use super::open::{DataFile, FileKind};
 use super::parquet::{self, ReadAs};
+use super::pinned::PinnedFile;
 use super::types::is_string_like;
 use super::{ColumnType, Dataset};
 use crate::error::DataError;
@@ -42,8 +43,52 @@ pub struct ScanColumn {
 type TextBatches = Box<dyn Iterator<Item = Result<RecordBatch, String>> + Send>;
 
 enum FileBatches {
-    Parquet(ParquetRecordBatchReader),
+    Parquet(RowGroups),
     Csv(TextBatches),
+}
+
+/// A Parquet file read one row group at a time, so that no batch spans
+/// two row groups: each row group has its own dictionary pages, and a
+/// batch mixing two would make the reader turn both into plain strings
+/// and hash them into a new dictionary.
+struct RowGroups {
+    file: PinnedFile,
+    meta: ArrowReaderMetadata,
+    groups: usize,
+    columns: Vec<usize>,
+    batch_rows: usize,
+    next: usize,
+    current: Option<ParquetRecordBatchReader>,
+}
+
+impl Iterator for RowGroups {
+    type Item = Result<RecordBatch, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(reader) = &mut self.current {
+                match reader.next() {
+                    Some(b) => return Some(b.map_err(|e| e.to_string())),
+                    None => self.current = None,
+                }
+            }
+            if self.next >= self.groups {
+                return None;
+            }
+            let group = self.next;
+            self.next += 1;
+            match parquet::reader(
+                &self.file,
+                &self.meta,
+                &self.columns,
+                self.batch_rows,
+                group,
+            ) {
+                Ok(r) => self.current = Some(r),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
 }
 
 struct Current {
@@ -129,7 +174,7 @@ impl Scan {
             };
             let file = &self.ds.inner.files[cur.file];
             let next = match &mut cur.batches {
-                FileBatches::Parquet(r) => r.next().map(|b| b.map_err(|e| e.to_string())),
+                FileBatches::Parquet(r) => r.next(),
                 FileBatches::Csv(r) => r.next(),
             };
             let batch = match next {
@@ -189,9 +234,15 @@ impl Scan {
                     // Only partition columns: still one row per file row.
                     return Ok(FileBatches::Csv(counted_rows(meta.rows(), self.batch_rows)));
                 }
-                parquet::reader(&file.pinned, meta, &read, self.batch_rows)
-                    .map(FileBatches::Parquet)
-                    .map_err(|d| self.malformed(file, d))
+                Ok(FileBatches::Parquet(RowGroups {
+                    file: file.pinned.clone(),
+                    meta: parquet::prepared(meta, &read),
+                    groups: meta.row_groups(),
+                    columns: read.iter().map(|r| r.index).collect(),
+                    batch_rows: self.batch_rows,
+                    next: 0,
+                    current: None,
+                }))
             }
             FileKind::Csv(facts) => {
                 let dialect = self
