@@ -84,7 +84,8 @@ pub fn outcome(o: &RunOutcome) -> String {
     let u = &o.usage;
     let _ = writeln!(
         out,
-        "usage:    fuel {} of {} · memory {:.1} MiB · {} ms · {} rows / {} bytes fed · {} aggregate queries · output {} bytes",
+        "usage:    {}fuel {} of {} · memory {:.1} MiB · {} ms · {} rows / {} bytes fed · {} aggregate queries{}",
+        if u.rounded { "(rounded up) " } else { "" },
         u.fuel_consumed,
         u.fuel_limit,
         u.memory_peak_bytes as f64 / (1 << 20) as f64,
@@ -93,6 +94,8 @@ pub fn outcome(o: &RunOutcome) -> String {
         u.bytes_fed,
         u.aggregate_queries,
         u.output_bytes
+            .map(|b| format!(" · output {b} bytes"))
+            .unwrap_or_default()
     );
     if u.epsilon_spent > 0.0 {
         let _ = writeln!(

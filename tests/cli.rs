@@ -37,7 +37,7 @@ fn policy_check_names_line_and_key_of_an_error() {
     assert_eq!(r.code, 2);
     assert!(
         r.stderr
-            .contains("at line 31: `limits.wall_ms`: 0 is out of range"),
+            .contains("at line 37: `limits.wall_ms`: 0 is out of range"),
         "{}",
         r.stderr
     );
@@ -53,7 +53,7 @@ fn policy_check_names_line_and_key_of_an_error() {
     let r = sluice(&["policy", "check", typo.to_str().unwrap()]);
     assert_eq!(r.code, 2);
     assert!(
-        r.stderr.contains("line 26") && r.stderr.contains("unknown field `acess`"),
+        r.stderr.contains("line 32") && r.stderr.contains("unknown field `acess`"),
         "{}",
         r.stderr
     );

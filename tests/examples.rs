@@ -195,8 +195,9 @@ fn histogram_uses_only_host_aggregates_and_suppresses_small_groups() {
         r.usage("groups_suppressed")
     );
 
+    // A group's count is of its contributing rows: those with an income.
     let ds = sluice_runtime::Dataset::open("patients", &data("patients")).unwrap();
-    let idx: Vec<usize> = ["age", "sex"]
+    let idx: Vec<usize> = ["age", "sex", "income"]
         .iter()
         .map(|c| ds.column(c).unwrap().0)
         .collect();
@@ -205,8 +206,14 @@ fn histogram_uses_only_host_aggregates_and_suppresses_small_groups() {
         let b = b.unwrap();
         let age = b.column_by_name("age").unwrap().as_primitive::<Int64Type>();
         let sex = b.column_by_name("sex").unwrap().as_string::<i32>();
+        let income = b.column_by_name("income").unwrap();
         women_in_their_forties += (0..b.num_rows())
-            .filter(|&i| age.is_valid(i) && (40..50).contains(&age.value(i)) && sex.value(i) == "F")
+            .filter(|&i| {
+                age.is_valid(i)
+                    && (40..50).contains(&age.value(i))
+                    && sex.value(i) == "F"
+                    && income.is_valid(i)
+            })
             .count() as u64;
     }
     let sexes = r.column("sex");

@@ -104,6 +104,35 @@ fn every_writer_and_codec_gives_duckdbs_answer() {
 }
 
 #[test]
+fn decoding_ahead_is_charged_the_same_every_time_and_host_encoding_per_entry() {
+    let policy = sales_policy("");
+    let figures = |file: &str| {
+        let r = run_on("mean-by-group", &data_dir().join(file), &policy);
+        assert_eq!(r.decision(), "released", "{file}: {}", r.reason());
+        [
+            "fuel_consumed",
+            "host_fuel",
+            "memory_peak_bytes",
+            "host_memory_peak_bytes",
+        ]
+        .map(|k| r.usage(k))
+    };
+    for file in ["pyarrow/sales-plain.parquet", "r-style/sales.csv"] {
+        let first = figures(file);
+        assert_eq!(
+            figures(file),
+            first,
+            "{file}: whatever the decoder's timing"
+        );
+    }
+    // The same rows with `region` in dictionary pages: the host re-maps a
+    // page's few entries instead of encoding every string itself.
+    let pages = figures("pyarrow/sales-zstd.parquet");
+    let plain = figures("pyarrow/sales-plain.parquet");
+    assert!(plain[1] > pages[1], "{plain:?} vs {pages:?}");
+}
+
+#[test]
 fn na_in_string_columns_is_null_when_the_policy_says_so() {
     let want = &expected()["files"]["r-style/sales.csv#string-na"]["mean_by_group"];
     let policy = sales_policy("[csv]\nstring_null_values = [\"NA\"]\n");

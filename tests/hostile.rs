@@ -114,7 +114,7 @@ fn a_none_column_does_not_exist() {
     assert_eq!(r.code, 3);
     assert_eq!(
         r.reason(),
-        "the guest returned an error: not-found: dataset `patients` has no column `diagnosis` visible to this module"
+        "the guest returned an error: not-found: dataset `patients` has no column of the name the module asked for that is visible to it"
     );
     assert_eq!(r.usage("rows_fed"), 0);
 }

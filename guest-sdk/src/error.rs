@@ -1,10 +1,28 @@
 //! Errors an analytic sees and returns.
 //!
-//! [`Error`] mirrors the host's WIT `error` variant, so a refusal from the
-//! host (for example `NotPermitted` when scanning an `aggregate` column)
-//! reaches the buyer unchanged when propagated with `?`. [`Error::Other`]
-//! covers failures that start in the guest itself; it crosses the wall as
-//! the WIT `invalid` case.
+//! [`Error`] mirrors the host's WIT `error` variant. Errors the host raises
+//! (a refused scan, a refused aggregate, a data error) carry its full,
+//! helpful text, so an analytic can log them, branch on them or show them
+//! to its developer while testing.
+//!
+//! # What the buyer sees when a run fails
+//!
+//! Only host-authored text reaches the buyer. When `run` returns an error:
+//!
+//! - if it is **exactly an error the host returned** (propagated with `?`,
+//!   unchanged), the run's reason carries the host's *public* text for it:
+//!   the same message, except that anything the analytic itself sent (a
+//!   column or dataset name that does not exist, a bin width, a quantile,
+//!   clamp bounds) is left out;
+//! - otherwise (an [`Error::Other`], or any error whose text the analytic
+//!   wrote or changed) the reason names only the kind (`invalid`,
+//!   `not-permitted`, `not-found`, `limit-reached`), and the text goes to
+//!   the node operator's run log, like everything written to stdout and
+//!   stderr.
+//!
+//! So wrap host errors with context in your own logs, not in the error you
+//! return, if you want the buyer to read the host's explanation.
+//! [`Error::Other`] crosses the wall as the WIT `invalid` case.
 
 use std::fmt;
 
@@ -27,7 +45,8 @@ pub enum Error {
     Invalid(String),
     /// A limit set by the policy has been reached.
     LimitReached(String),
-    /// A failure raised by the analytic itself.
+    /// A failure raised by the analytic itself. Its text never reaches the
+    /// buyer: the run's reason says `invalid`, the operator's log has it.
     Other(String),
 }
 

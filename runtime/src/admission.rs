@@ -7,6 +7,20 @@
 //! values (only an approved, unexpired module hash gets the raw tier), and
 //! against anyone else touching the data (neither approved nor signed by a
 //! signer the policy trusts: refused).
+//!
+//! # Whose run it is
+//!
+//! A module may carry several valid signatures. The privacy budget and the
+//! difference-check history of a dataset belong to one of them, chosen
+//! without regard to the order in which keys were given, so that the same
+//! module always spends the same buyer's budget:
+//!
+//! 1. the first key in the policy's `trusted_signers` list that signed the
+//!    module (the trust this run relies on, or could fall back to);
+//! 2. otherwise (the module is approved, and no trusted signer signed it)
+//!    the valid signer with the smallest key id.
+//!
+//! The run's `buyer` is the signer chosen for its first dataset.
 
 use crate::grant::{Grant, Tier};
 use crate::outcome::Denial;
@@ -15,8 +29,10 @@ use crate::signing::{self, PublicKey, SigningError};
 /// A module admitted to run.
 #[derive(Debug, Clone)]
 pub struct Admitted {
-    /// The key that signed it.
+    /// The signer the run belongs to: the one chosen for the first grant.
     pub signer: PublicKey,
+    /// The signer chosen for each grant, in the order of the grants.
+    pub signers: Vec<PublicKey>,
     /// SHA-256 of the module without its signature section.
     pub module_hash: String,
     /// The module without its signature section: what gets compiled.
@@ -82,15 +98,21 @@ pub fn admit(
                 .filter_map(|k| PublicKey::parse(k).ok()),
         );
     }
-    let verified = signing::verify(module, detached, &keys)
+    let mut verified = signing::signers(module, detached, &keys)
         .map_err(|e| refuse(hash.clone(), None, signature_denial(e)))?;
-    let module_hash = verified.module_hash.clone();
-    let signer = verified.signer.clone();
-    let tiers = grants
-        .iter()
-        .map(|g| tier(g, &module_hash, &signer, now))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|r| refuse(Some(module_hash.clone()), Some(signer.key_id()), r))?;
+    verified.sort_by_key(|v| v.key_id.clone());
+    let module_hash = verified[0].module_hash.clone();
+    let valid: Vec<PublicKey> = verified.into_iter().map(|v| v.signer).collect();
+    let mut tiers = Vec::with_capacity(grants.len());
+    let mut signers = Vec::with_capacity(grants.len());
+    for g in grants {
+        let signer = owner_of(g, &valid);
+        let t = tier(g, &module_hash, &signer, now)
+            .map_err(|r| refuse(Some(module_hash.clone()), Some(signer.key_id()), r))?;
+        tiers.push(t);
+        signers.push(signer);
+    }
+    let signer = signers.first().cloned().unwrap_or_else(|| valid[0].clone());
     let stripped = signing::strip_signature(module).map_err(|e| {
         refuse(
             Some(module_hash.clone()),
@@ -100,10 +122,23 @@ pub fn admit(
     })?;
     Ok(Admitted {
         signer,
+        signers,
         module_hash,
         module: stripped,
         tiers,
     })
+}
+
+/// The signer a grant's state belongs to, among the `valid` signers
+/// (sorted by key id): see the module docs.
+fn owner_of(grant: &Grant, valid: &[PublicKey]) -> PublicKey {
+    grant
+        .policy
+        .trusted_signers
+        .iter()
+        .find_map(|t| valid.iter().find(|k| k.to_hex() == *t))
+        .unwrap_or(&valid[0])
+        .clone()
 }
 
 fn tier(grant: &Grant, module_hash: &str, signer: &PublicKey, now: i64) -> Result<Tier, Denial> {

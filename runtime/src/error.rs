@@ -173,17 +173,59 @@ pub enum DataError {
 }
 
 impl DataError {
-    /// The text a guest may see: the same as [`Display`](std::fmt::Display)
-    /// except that reader details and I/O errors (which may quote the
-    /// owner's files or paths) are left out.
+    /// The text a guest (and, if the guest returns it, the buyer) may see:
+    /// the same as [`Display`](std::fmt::Display) except that reader
+    /// details and I/O errors (which may quote the owner's files or paths)
+    /// are left out, and files are named without their folders (hive
+    /// folders such as `region=north/` hold values of partition columns
+    /// the policy may hide).
     pub fn for_guest(&self) -> String {
+        let name = |file: &str| file.rsplit('/').next().unwrap_or(file).to_string();
         match self {
             Self::Io { dataset, .. } => {
                 format!("dataset {dataset} could not be read; the node's operator has the details")
             }
             Self::Malformed { dataset, file, .. } => format!(
-                "dataset {dataset}: file {file} cannot be decoded; the node's operator has the details"
+                "dataset {dataset}: file {} cannot be decoded; the node's operator has the details",
+                name(file)
             ),
+            Self::Rejected {
+                dataset,
+                file,
+                row,
+                column,
+                expected,
+            } => Self::Rejected {
+                dataset: dataset.clone(),
+                file: name(file),
+                row: *row,
+                column: column.clone(),
+                expected: expected.clone(),
+            }
+            .to_string(),
+            Self::Overflow {
+                dataset,
+                file,
+                row,
+                column,
+                what,
+            } => Self::Overflow {
+                dataset: dataset.clone(),
+                file: name(file),
+                row: *row,
+                column: column.clone(),
+                what: what.clone(),
+            }
+            .to_string(),
+            Self::SchemaMismatch { dataset, file, .. } => format!(
+                "dataset {dataset}: file {} does not match the first file; the node's operator has the details",
+                name(file)
+            ),
+            Self::Changed { dataset, file } => Self::Changed {
+                dataset: dataset.clone(),
+                file: name(file),
+            }
+            .to_string(),
             other => other.to_string(),
         }
     }

@@ -6,7 +6,7 @@
 
 use arrow_schema::{DataType, TimeUnit};
 use sluice_host_api::types::{
-    self, Access as WitAccess, ColumnInfo, ColumnType as WitType, DatasetInfo, TimeUnit as WitUnit,
+    Access as WitAccess, ColumnInfo, ColumnType as WitType, DatasetInfo, TimeUnit as WitUnit,
     TimestampType,
 };
 
@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::data::{ColumnType, Dataset, timestamp_of};
 use crate::policy::{Access, ColumnRule, Policy};
+use crate::refusal::Refusal;
 
 /// What a module may do with one dataset, decided at admission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,7 +27,7 @@ pub enum Tier {
 }
 
 /// A column the guest may reach.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct VisibleColumn {
     /// Index in the dataset schema.
     pub index: usize,
@@ -53,7 +54,7 @@ impl Grant {
 
     /// Looks a column up as the guest may see it: `none` columns and columns
     /// the file lacks are both "not found".
-    pub fn column(&self, name: &str) -> Result<VisibleColumn, types::Error> {
+    pub fn column(&self, name: &str) -> Result<VisibleColumn, Refusal> {
         let rule = self.policy.rule(name);
         match (self.dataset.column(name), rule.access) {
             (Some((index, column_type)), Access::Raw | Access::Aggregate) => Ok(VisibleColumn {
@@ -61,18 +62,22 @@ impl Grant {
                 column_type,
                 rule,
             }),
-            _ => Err(types::Error::NotFound(format!(
+            _ => Err(Refusal::not_found(format!(
                 "dataset `{}` has no column `{name}` visible to this module",
+                self.name()
+            ))
+            .public(format!(
+                "dataset `{}` has no column of the name the module asked for that is visible to it",
                 self.name()
             ))),
         }
     }
 
     /// A column the guest wants to scan: it must be `raw`.
-    pub fn raw_column(&self, name: &str) -> Result<VisibleColumn, types::Error> {
+    pub fn raw_column(&self, name: &str) -> Result<VisibleColumn, Refusal> {
         let column = self.column(name)?;
         if column.rule.access != Access::Raw {
-            return Err(types::Error::NotPermitted(format!(
+            return Err(Refusal::not_permitted(format!(
                 "column `{name}` of dataset `{}` is aggregate-only: use host aggregates, not a scan",
                 self.name()
             )));

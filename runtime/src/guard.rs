@@ -30,6 +30,8 @@ pub struct RawValueGuard {
     values: HashSet<String>,
     overflow: bool,
     active: bool,
+    /// Host bytes the remembered values hold (counted against the run's memory).
+    held: u64,
 }
 
 impl RawValueGuard {
@@ -57,8 +59,14 @@ impl RawValueGuard {
             }
             if !self.values.contains(s) {
                 self.values.insert(s.to_string());
+                self.held += s.len() as u64 + 48;
             }
         }
+    }
+
+    /// Host bytes the remembered values hold.
+    pub fn held_bytes(&self) -> u64 {
+        self.held
     }
 
     /// Checks the output; `Err` names the rule (never the column or value).

@@ -19,6 +19,7 @@ pub mod outcome;
 pub mod output;
 pub mod policy;
 pub mod privacy;
+pub mod refusal;
 pub mod run;
 pub mod signing;
 

@@ -159,8 +159,37 @@ fn explain(p: &Policy) -> String {
         "  host aggregates suppress groups smaller than {}",
         p.min_group_size
     );
+    if p.privacy.is_none() {
+        let _ = writeln!(
+            out,
+            "  and refuse groups that differ from one released earlier to the same buyer by fewer rows (difference checks)"
+        );
+    }
+    explain_columns(&mut out, p);
     explain_trust(&mut out, p);
     out
+}
+
+/// Per-column aggregate rules that differ from the defaults.
+fn explain_columns(out: &mut String, p: &Policy) {
+    use sluice_runtime::policy::{Functions, KeySet};
+    for (name, r) in p.columns.iter().filter(|(_, r)| r.access != Access::None) {
+        let mut parts = Vec::new();
+        if r.functions != Functions::default() {
+            parts.push(format!("functions {}", r.functions.names().join(", ")));
+        }
+        if let Some(b) = &r.bins {
+            parts.push(format!("bins of width {} from {}", b.listed(), b.origin));
+        }
+        match &r.keys {
+            Some(KeySet::Listed(keys)) => parts.push(format!("public keys {}", keys.join(", "))),
+            Some(KeySet::AllValues) => parts.push("every value is a public key".into()),
+            None => {}
+        }
+        if !parts.is_empty() {
+            let _ = writeln!(out, "  `{name}`: {}", parts.join("; "));
+        }
+    }
 }
 
 fn explain_trust(out: &mut String, p: &Policy) {

@@ -8,7 +8,7 @@ use anyhow::{Context, anyhow};
 use clap::Args;
 use sluice::render;
 use sluice_runtime::data::{SnapshotMemo, SqliteSnapshotMemo};
-use sluice_runtime::privacy::BudgetStore;
+use sluice_runtime::privacy::{BudgetStore, DifferenceStore};
 use sluice_runtime::signing::PublicKey;
 use sluice_runtime::{
     Dataset, Decision, Engine, EngineConfig, Grant, Policy, RunOutcome, RunRequest,
@@ -47,8 +47,9 @@ pub(super) struct RunArgs {
     /// Write the guest's captured stdout/stderr here (never part of the output).
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
-    /// The node's state directory: privacy budgets and the hashes of
-    /// dataset files (so unchanged files are not re-hashed) are kept here.
+    /// The node's state directory: privacy budgets, difference-check
+    /// history and the hashes of dataset files (so unchanged files are not
+    /// re-hashed) are kept here.
     #[arg(
         long,
         value_name = "DIR",
@@ -137,19 +138,29 @@ pub(super) struct Invocation<'a> {
     pub state_dir: &'a Path,
 }
 
-/// The privacy budget store, opened only when a policy asks for differential privacy.
-pub(super) fn budget_store(
-    grants: &[Grant],
-    state_dir: &Path,
-) -> Result<Option<Arc<BudgetStore>>, Failure> {
-    if grants.iter().all(|g| g.policy.privacy.is_none()) {
-        return Ok(None);
+/// The per-buyer state stores: the privacy budget (when a policy asks for
+/// differential privacy) and the difference-check history (when a policy
+/// does not), both in `state_dir`.
+pub(super) type Stores = (Option<Arc<BudgetStore>>, Option<Arc<DifferenceStore>>);
+
+/// Opens the stores the grants need.
+pub(super) fn state_stores(grants: &[Grant], state_dir: &Path) -> Result<Stores, Failure> {
+    let private = grants.iter().any(|g| g.policy.privacy.is_some());
+    let exact = grants.iter().any(|g| g.policy.privacy.is_none());
+    if private || exact {
+        std::fs::create_dir_all(state_dir)
+            .with_context(|| format!("cannot create the state directory {}", state_dir.display()))
+            .map_err(Failure::usage)?;
     }
-    std::fs::create_dir_all(state_dir)
-        .with_context(|| format!("cannot create the state directory {}", state_dir.display()))
-        .map_err(Failure::usage)?;
-    let store = BudgetStore::open(&state_dir.join("privacy.sqlite")).map_err(Failure::internal)?;
-    Ok(Some(Arc::new(store)))
+    let budget = private
+        .then(|| BudgetStore::open(&state_dir.join("privacy.sqlite")).map(Arc::new))
+        .transpose()
+        .map_err(Failure::internal)?;
+    let differences = exact
+        .then(|| DifferenceStore::open(&state_dir.join("differences.sqlite")).map(Arc::new))
+        .transpose()
+        .map_err(Failure::internal)?;
+    Ok((budget, differences))
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
@@ -162,7 +173,7 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
 pub(super) fn execute(engine: &Engine, inv: Invocation) -> Result<RunOutcome, Failure> {
     let module = read(inv.module, "module")?;
     let detached_signature = inv.signature.map(|p| read(p, "signature")).transpose()?;
-    let budget = budget_store(&inv.grants, inv.state_dir)?;
+    let (budget, differences) = state_stores(&inv.grants, inv.state_dir)?;
     engine
         .run(RunRequest {
             module,
@@ -172,6 +183,8 @@ pub(super) fn execute(engine: &Engine, inv: Invocation) -> Result<RunOutcome, Fa
             params: inv.params,
             seed: inv.seed,
             budget,
+            differences,
+            replay: None,
         })
         .map_err(Failure::usage)
 }

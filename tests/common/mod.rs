@@ -46,6 +46,18 @@ pub(crate) const GUESTS: &[&str] = &[
     "hidden-column",
     "singleton-groups",
     "sandbox-probe",
+    "error-exfiltration",
+    "covert-channels",
+    "exact-extremes",
+    "bin-differencing",
+    "pairwise-differencing",
+    "data-error",
+    "sleeper",
+    "poller",
+    "quantile-flood",
+    "wide-aggregate",
+    "tiny-batches",
+    "host-flood",
 ];
 
 /// The fixture, made on first use.
@@ -120,6 +132,31 @@ pub(crate) fn repo_policy(dataset: &str) -> PathBuf {
 /// approving every test module.
 pub(crate) fn policy(dataset: &str, overrides: &[(&str, &str)]) -> PathBuf {
     policy_with(dataset, overrides, Trust::ApproveAll)
+}
+
+/// The repository's policy for `dataset` without its `[privacy]` table
+/// (exact host aggregates, difference checks), with `key = value` lines
+/// replaced.
+pub(crate) fn policy_without_privacy(
+    dataset: &str,
+    overrides: &[(&str, &str)],
+    trust: Trust,
+) -> PathBuf {
+    let path = policy_with(dataset, overrides, trust);
+    let text = std::fs::read_to_string(&path).expect("read policy");
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        if line.starts_with('[') {
+            skipping = line.trim() == "[privacy]";
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    std::fs::write(&path, out).expect("write policy");
+    path
 }
 
 /// The repository's policy for `dataset` with `key = value` lines replaced.

@@ -4,6 +4,14 @@
 //! than the policy's minimum group size (counting them in
 //! [`AggregateResult::suppressed_groups`]) and may add calibrated noise, so
 //! a guest gets statistics over columns it can never read row by row.
+//!
+//! The policy decides what may be asked: the functions each column allows
+//! (count, sum and mean by default; min, max and quantiles only where
+//! listed), the bin widths each numeric key allows, and, for exact
+//! aggregates, no clamp narrower than the column's bounds. Without
+//! differential privacy the host also refuses a group whose rows differ
+//! from a group released to the same buyer before by fewer than the
+//! minimum group size; refused groups are counted as suppressed.
 
 use crate::bindings::sluice::host::aggregates::{
     self, AggregateFn as WitFn, Bounds, GroupKey, Query,

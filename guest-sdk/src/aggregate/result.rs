@@ -15,7 +15,8 @@ use crate::{Error, Result};
 pub struct Group {
     /// Key values, in `group_by` order (`None` = null key).
     pub keys: Vec<Option<String>>,
-    /// Rows in the group.
+    /// Rows that contribute to the group: with a column, those where it is
+    /// not null; without one, all its rows (noisy under differential privacy).
     pub count: u64,
     /// Function results, in function order (`None` = no non-null value).
     pub values: Vec<Option<f64>>,

@@ -40,6 +40,10 @@ impl Delta {
 #[derive(Debug, Default)]
 pub(crate) struct GlobalDictionary {
     codes: HashMap<Box<str>, u32, FixedState>,
+    /// Entries looked up so far: a dictionary page's entries when it is
+    /// remapped, and each plain string the host encodes (the work the
+    /// run is charged for per entry).
+    entries: u64,
     /// Bytes of the entries (and their index) held for the scan.
     held: u64,
     /// The dictionary values array last seen and its global codes.
@@ -60,6 +64,11 @@ impl GlobalDictionary {
     /// overhead of the index, and the code map of the last page).
     pub(crate) fn held_bytes(&self) -> u64 {
         self.held + self.last.as_ref().map_or(0, |l| l.1.len() as u64 * 4)
+    }
+
+    /// Entries looked up so far (see the field).
+    pub(crate) fn entries(&self) -> u64 {
+        self.entries
     }
 
     fn intern(&mut self, s: &str, delta: &mut Delta) -> Result<u32, DictError> {
@@ -88,6 +97,7 @@ impl GlobalDictionary {
             let Some(strings) = values.as_any().downcast_ref::<StringArray>() else {
                 return Err(DictError::NotStrings);
             };
+            self.entries += strings.len() as u64;
             let mut map = Vec::with_capacity(strings.len());
             for i in 0..strings.len() {
                 let s = if strings.is_valid(i) {
@@ -133,6 +143,7 @@ impl GlobalDictionary {
             let code = match previous {
                 Some((p, c)) if p == v => c,
                 _ => {
+                    self.entries += 1;
                     let c = self.intern(a.value(i), delta)?;
                     previous = Some((v, c));
                     c
@@ -173,5 +184,10 @@ mod tests {
         assert_eq!(d.dictionary_codes(&page, &mut delta).unwrap(), [1, 2, 2]);
         assert_eq!(strings(&delta), ["c"], "only new entries travel");
         assert!(d.held_bytes() > 0);
+        assert_eq!(
+            d.entries(),
+            3 + 2,
+            "a run of equal strings is looked up once"
+        );
     }
 }

@@ -29,8 +29,13 @@ pub struct FedBatch {
     pub batch: Batch,
     /// Bytes of values, offsets, codes, dictionary entries and bitmaps.
     pub bytes: u64,
-    /// Bytes of strings the host dictionary-encoded (hashed) for it.
-    pub hashed_bytes: u64,
+    /// Dictionary entries the host looked up for this batch: the entries
+    /// of each Parquet dictionary page it remapped, and each plain string
+    /// it dictionary-encoded itself (metered per entry).
+    pub dictionary_entries: u64,
+    /// Host bytes the scan-wide dictionaries grew by (held until the scan
+    /// ends; counted against the run's memory).
+    pub dictionary_bytes: u64,
 }
 
 /// Encodes the batches of one scan, keeping per-column dictionary state.
@@ -71,10 +76,18 @@ impl BatchEncoder {
             .sum()
     }
 
+    /// Dictionary entries looked up so far in this scan.
+    fn entries(&self) -> u64 {
+        self.dictionaries
+            .iter()
+            .map(GlobalDictionary::entries)
+            .sum()
+    }
+
     /// Encodes one record batch holding (at least) this scan's columns.
     pub fn encode(&mut self, batch: &RecordBatch) -> Result<FedBatch, String> {
+        let (entries, held) = (self.entries(), self.held_bytes());
         let mut bytes = 0u64;
-        let mut hashed_bytes = 0u64;
         let mut columns = Vec::with_capacity(self.columns.len());
         for ((name, dict), &as_dict) in self
             .columns
@@ -89,7 +102,6 @@ impl BatchEncoder {
             let data = match (array.data_type(), as_dict) {
                 (DataType::Utf8, true) => {
                     let strings = array.as_string::<i32>();
-                    hashed_bytes += strings.value_data().len() as u64;
                     let mut delta = Delta::default();
                     let codes = dict
                         .string_codes(strings, &mut delta)
@@ -118,7 +130,8 @@ impl BatchEncoder {
                 columns,
             },
             bytes,
-            hashed_bytes,
+            dictionary_entries: self.entries() - entries,
+            dictionary_bytes: self.held_bytes().saturating_sub(held),
         })
     }
 }

@@ -41,7 +41,7 @@ use arrow_schema::SchemaRef;
 
 pub use csv::{CsvFacts, CsvOptions, DEFAULT_NULL_VALUES};
 pub use encode::{BatchEncoder, FedBatch};
-pub use feed::{BatchWork, Feed, FeedMeter, FeedStop, NoMeter};
+pub use feed::{Feed, FeedStop, Produced};
 pub use files::{MAX_FILES, Selector};
 pub use inspect::{ColumnReport, Inspection, inspect};
 pub use memo_sqlite::SqliteSnapshotMemo;

@@ -43,7 +43,7 @@ pub struct ScanColumn {
 type TextBatches = Box<dyn Iterator<Item = Result<RecordBatch, String>> + Send>;
 
 enum FileBatches {
-    Parquet(RowGroups),
+    Parquet(Box<RowGroups>),
     Csv(TextBatches),
 }
 
@@ -234,7 +234,7 @@ impl Scan {
                     // Only partition columns: still one row per file row.
                     return Ok(FileBatches::Csv(counted_rows(meta.rows(), self.batch_rows)));
                 }
-                Ok(FileBatches::Parquet(RowGroups {
+                Ok(FileBatches::Parquet(Box::new(RowGroups {
                     file: file.pinned.clone(),
                     meta: parquet::prepared(meta, &read),
                     groups: meta.row_groups(),
@@ -242,7 +242,7 @@ impl Scan {
                     batch_rows: self.batch_rows,
                     next: 0,
                     current: None,
-                }))
+                })))
             }
             FileKind::Csv(facts) => {
                 let dialect = self

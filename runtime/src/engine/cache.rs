@@ -1,5 +1,6 @@
 //! Compiled components, cached by module hash and engine fingerprint so a
-//! module is compiled by Cranelift once per engine configuration.
+//! module is compiled by Cranelift once per engine configuration (compiling
+//! itself, with its caps, is [`super::compile`]).
 //!
 //! The in-memory cache serves a long-running node; the optional on-disk
 //! cache serves one-shot CLI runs. Artifacts are keyed by the fingerprint of
@@ -67,44 +68,44 @@ impl ComponentCache {
         &self.fingerprint
     }
 
-    /// The compiled component for `module` (hash `module_hash`), compiling it
-    /// on a miss. The flag says whether it came from a cache.
-    pub(crate) fn get(
-        &self,
-        engine: &wasmtime::Engine,
-        module_hash: &str,
-        module: &[u8],
-    ) -> wasmtime::Result<(Component, bool)> {
-        let key = format!("{module_hash}-{}", &self.fingerprint[..16]);
+    /// The cache key of a module.
+    pub(crate) fn key(&self, module_hash: &str) -> String {
+        format!("{module_hash}-{}", &self.fingerprint[..16])
+    }
+
+    /// The compiled component under `key`, from memory or from disk.
+    pub(crate) fn lookup(&self, engine: &wasmtime::Engine, key: &str) -> Option<Component> {
         if let Some(c) = self
             .memory
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
+            .get(key)
         {
-            return Ok((c.clone(), true));
+            return Some(c.clone());
         }
-        let path = self.dir.as_ref().map(|d| d.join(format!("{key}.cwasm")));
-        let from_disk = path
-            .as_ref()
-            .filter(|p| p.exists())
-            .and_then(|p| load(engine, p));
-        let cached = from_disk.is_some();
-        let component = match from_disk {
-            Some(c) => c,
-            None => {
-                let c = Component::new(engine, module)?;
-                if let Some(p) = &path {
-                    store(&c, p);
-                }
-                c
-            }
-        };
+        let path = self.path(key)?;
+        let component = path.exists().then(|| load(engine, &path)).flatten()?;
+        self.remember(key, &component);
+        Some(component)
+    }
+
+    /// Keeps a freshly compiled component, in memory and on disk.
+    pub(crate) fn insert(&self, key: &str, component: &Component) {
+        if let Some(p) = self.path(key) {
+            store(component, &p);
+        }
+        self.remember(key, component);
+    }
+
+    fn remember(&self, key: &str, component: &Component) {
         self.memory
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key, component.clone());
-        Ok((component, cached))
+            .insert(key.to_string(), component.clone());
+    }
+
+    fn path(&self, key: &str) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join(format!("{key}.cwasm")))
     }
 }
 

@@ -1,30 +1,42 @@
-//! The memory cap of one run, enforced as the guest grows its memories and
-//! tables, with the peak recorded for the usage event.
+//! The guest side of a run's memory cap: wasmtime asks this limiter before
+//! any memory or table grows, and the growth is refused when the guest's
+//! linear memory plus the host memory reserved for the run would pass the
+//! policy's `memory_mb`. Also caps table elements and the host-side tables
+//! of resource handles, so a guest cannot grow host structures without
+//! bound by creating handles.
+
+use std::sync::Arc;
 
 use wasmtime::ResourceLimiter;
 
+use super::memory::MemoryAccount;
+
 /// Most table elements a guest may have.
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+/// Most WASI and Sluice resources (pollables, streams, scanners) a guest
+/// may hold at once; each costs host memory.
+pub const MAX_HOST_RESOURCES: usize = 10_000;
 
-/// Caps total linear memory across the guest's memories.
+/// Caps total linear memory across the guest's memories, counted together
+/// with the host's reservations in one [`MemoryAccount`].
 pub struct MemoryCap {
-    cap: usize,
-    total: usize,
-    /// Highest total reached.
-    pub peak: usize,
+    account: Arc<MemoryAccount>,
     /// Set to the size asked for when a growth was refused.
     pub refused: Option<usize>,
 }
 
 impl MemoryCap {
-    /// A cap of `cap` bytes.
-    pub fn new(cap: u64) -> Self {
+    /// A cap over `account`.
+    pub fn new(account: Arc<MemoryAccount>) -> Self {
         Self {
-            cap: usize::try_from(cap).unwrap_or(usize::MAX),
-            total: 0,
-            peak: 0,
+            account,
             refused: None,
         }
+    }
+
+    /// The shared account.
+    pub fn account(&self) -> &Arc<MemoryAccount> {
+        &self.account
     }
 }
 
@@ -35,16 +47,16 @@ impl ResourceLimiter for MemoryCap {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let total = self.total - current.min(self.total) + desired;
-        if total > self.cap {
-            self.refused = Some(total);
+        let guest = self.account.guest();
+        let total = guest - (current as u64).min(guest) + desired as u64;
+        if !self.account.set_guest(total) {
+            self.refused = Some(desired);
             return Err(wasmtime::format_err!(
-                "memory limit exceeded: the guest asked for {total} bytes, the policy allows {}",
-                self.cap
+                "memory limit exceeded: the guest asked for {total} bytes of linear memory with {} held by the host for it, the policy allows {}",
+                self.account.host_used(),
+                self.account.cap()
             ));
         }
-        self.total = total;
-        self.peak = self.peak.max(total);
         Ok(true)
     }
 

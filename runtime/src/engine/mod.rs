@@ -4,33 +4,62 @@
 //! Defends against guests that run forever (fuel and an epoch-driven
 //! wall-clock cap), grow without bound (memory and stack caps), or behave
 //! differently on replay (NaN canonicalisation, deterministic relaxed SIMD,
-//! no threads (wasmtime is built without the threads feature), wasmtime pinned to one exact version and recorded). Only
-//! components are accepted: a core module has no typed contract.
+//! no threads (wasmtime is built without the threads feature), wasmtime
+//! pinned to one exact version and recorded). Only components are
+//! accepted: a core module has no typed contract.
+//!
+//! Every cost a guest causes is bounded and metered, in the host as well as
+//! in the guest: host work is charged as fuel ([`Meter`], [`schedule`]),
+//! host memory held for the guest counts against its memory cap
+//! ([`MemoryAccount`]), time inside the sandbox is virtual so no WASI call
+//! blocks a host thread ([`clock`]), and compilation has its own caps
+//! ([`EngineConfig::max_module_bytes`], [`EngineConfig::compile_timeout`]).
 
 mod cache;
+pub mod clock;
+mod compile;
+mod convert;
 mod host;
 mod limits;
+mod linker;
+mod memory;
+mod meter;
+#[cfg(test)]
+mod metering_tests;
+pub mod schedule;
 mod ticker;
 mod wasi;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, OptLevel};
 
+pub use compile::MAX_COMPILES;
 pub use host::{FeedCounters, HostState, MAX_AGGREGATE_QUERIES};
-pub use limits::MemoryCap;
+pub use limits::{MAX_HOST_RESOURCES, MemoryCap};
+pub use memory::{MemoryAccount, Reservation};
+pub use meter::{HostAbort, MAX_TRANSFER_BYTES, MIN_TRANSFER_BYTES, Meter, WasiWork};
 pub use wasi::{FIXED_WALL_CLOCK_SECS, RunLog, sandbox_ctx};
 
 use crate::error::EngineError;
 use cache::ComponentCache;
+pub(crate) use compile::{CompileError, Compiler};
+pub use convert::{Converted, convert};
+pub(crate) use meter::{call_hook, is_transfer_refused, settle};
 use ticker::EpochTicker;
 
 /// The exact wasmtime version Sluice runs guests with.
 pub const WASMTIME_VERSION: &str = "48.0.8";
 /// How often the wall-clock cap is checked.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+/// How far past its `wall_ms` a run may end, at most, on an idle machine:
+/// the epoch tick plus the longest host step between two deadline checks
+/// (one scan batch or aggregate batch of the default 65,536 rows, one group's
+/// finalisation). A loaded machine adds its scheduling delays.
+pub const WALL_MARGIN: Duration = Duration::from_millis(100);
 
 /// Node-wide engine settings (per-run limits come from the policy).
 #[derive(Debug, Clone)]
@@ -42,6 +71,12 @@ pub struct EngineConfig {
     /// Meter fuel. Always on in a node; off only to measure what metering
     /// costs (benchmarks), in which case fuel is neither limited nor counted.
     pub meter_fuel: bool,
+    /// Largest module the node accepts, bytes; larger ones are denied
+    /// (`denied.module-too-large`) before they are read.
+    pub max_module_bytes: u64,
+    /// Longest the node waits for one compilation (`denied.compile-time`);
+    /// a run's own deadline may end the wait sooner (`aborted.wall-clock`).
+    pub compile_timeout: Duration,
 }
 
 impl Default for EngineConfig {
@@ -50,6 +85,8 @@ impl Default for EngineConfig {
             max_stack_bytes: 512 << 10,
             cache_dir: None,
             meter_fuel: true,
+            max_module_bytes: 32 << 20,
+            compile_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -58,7 +95,8 @@ impl Default for EngineConfig {
 pub struct Engine {
     pub(crate) engine: wasmtime::Engine,
     pub(crate) linker: Linker<HostState>,
-    pub(crate) cache: ComponentCache,
+    pub(crate) cache: Arc<ComponentCache>,
+    pub(crate) compiler: Compiler,
     pub(crate) description: String,
     pub(crate) meter_fuel: bool,
     _ticker: EpochTicker,
@@ -77,26 +115,33 @@ impl Engine {
             .cranelift_opt_level(OptLevel::Speed);
         let engine = wasmtime::Engine::new(&c).map_err(|e| EngineError::Config(e.to_string()))?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-            .map_err(|e| EngineError::Config(e.to_string()))?;
-        sluice_host_api::Analytic::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)
-            .map_err(|e| EngineError::Config(e.to_string()))?;
+        linker::add_imports(&mut linker).map_err(|e| EngineError::Config(e.to_string()))?;
         let description = format!(
             "wasmtime {WASMTIME_VERSION}; {}; epoch {}ms; nan-canonicalization; deterministic relaxed-simd; no threads; stack {} KiB",
             if config.meter_fuel {
-                "fuel"
+                format!("fuel, host fuel schedule {}", schedule::VERSION)
             } else {
-                "fuel off"
+                "fuel off".to_string()
             },
             EPOCH_TICK.as_millis(),
             config.max_stack_bytes >> 10
         );
-        let cache = ComponentCache::new(&engine, &description, config.cache_dir)?;
+        let cache = Arc::new(ComponentCache::new(
+            &engine,
+            &description,
+            config.cache_dir,
+        )?);
+        let compiler = Compiler::new(
+            cache.clone(),
+            config.max_module_bytes,
+            config.compile_timeout,
+        );
         Ok(Self {
             _ticker: EpochTicker::start(engine.clone(), EPOCH_TICK),
             engine,
             linker,
             cache,
+            compiler,
             description,
             meter_fuel: config.meter_fuel,
         })

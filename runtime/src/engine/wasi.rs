@@ -3,20 +3,35 @@
 //!
 //! No preopened directories, no sockets and no name lookup; empty
 //! environment and arguments; empty stdin; stdout and stderr go to a
-//! bounded in-memory run log; both clocks are frozen; randomness comes from
+//! bounded in-memory run log; the wall clock is frozen (the monotonic clock
+//! is the run's virtual clock, see [`super::clock`]); randomness comes from
 //! a seed the host picks and records, so a replay sees the same bytes.
+//!
+//! Host work and memory spent here are counted for the run: every byte the
+//! guest writes to the log and every random word it draws is charged as
+//! fuel ([`WasiWork`]), and the log's buffer is reserved against the memory
+//! cap as it grows (writes that would not fit are dropped, like writes past
+//! the log's own cap).
 
+use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng, TryRng};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder};
+use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxBuilder};
+
+use super::memory::MemoryAccount;
+use super::meter::WasiWork;
+use super::schedule;
+
+/// Most bytes one `get-random-bytes` call may ask for.
+const MAX_RANDOM_BYTES: u64 = 64 << 10;
 
 /// Wall-clock time every guest sees: 2000-01-01T00:00:00Z.
 pub const FIXED_WALL_CLOCK_SECS: u64 = 946_684_800;
@@ -32,14 +47,29 @@ impl HostWallClock for FrozenWallClock {
     }
 }
 
-struct FrozenMonotonicClock;
+/// A seeded generator that counts the words it produces, so the guest is
+/// charged for the randomness it draws.
+struct CountingRng {
+    inner: StdRng,
+    work: WasiWork,
+}
 
-impl HostMonotonicClock for FrozenMonotonicClock {
-    fn resolution(&self) -> u64 {
-        1_000_000_000
+impl TryRng for CountingRng {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        self.work.add(schedule::RANDOM_WORD);
+        Ok(self.inner.next_u32())
     }
-    fn now(&self) -> u64 {
-        0
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        self.work.add(schedule::RANDOM_WORD);
+        Ok(self.inner.next_u64())
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        self.work
+            .add((dst.len() as u64).div_ceil(8) * schedule::RANDOM_WORD);
+        self.inner.fill_bytes(dst);
+        Ok(())
     }
 }
 
@@ -55,16 +85,21 @@ struct LogBuffer {
     bytes: Vec<u8>,
     cap: usize,
     written: u64,
+    memory: Option<Arc<MemoryAccount>>,
+    work: WasiWork,
 }
 
 impl RunLog {
-    /// An empty log holding at most `cap` bytes.
-    pub fn new(cap: usize) -> Self {
+    /// An empty log holding at most `cap` bytes, its buffer reserved in
+    /// `memory` as it grows and every byte written charged to `work`.
+    pub fn new(cap: usize, memory: Option<Arc<MemoryAccount>>, work: WasiWork) -> Self {
         Self {
             inner: Arc::new(Mutex::new(LogBuffer {
                 bytes: Vec::new(),
                 cap,
                 written: 0,
+                memory,
+                work,
             })),
         }
     }
@@ -72,8 +107,21 @@ impl RunLog {
     fn append(&self, data: &[u8]) {
         let mut b = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         b.written += data.len() as u64;
-        let room = b.cap.saturating_sub(b.bytes.len());
-        b.bytes.extend_from_slice(&data[..data.len().min(room)]);
+        b.work.add(schedule::bytes(data.len() as u64));
+        let take = data.len().min(b.cap.saturating_sub(b.bytes.len()));
+        let want = b.bytes.len() + take;
+        if want > b.bytes.capacity() {
+            let grown = want.max(b.bytes.capacity() * 2).min(b.cap).max(want);
+            let more = (grown - b.bytes.capacity()) as u64;
+            if let Some(m) = &b.memory
+                && m.reserve_raw(more).is_err()
+            {
+                return;
+            }
+            let len = b.bytes.len();
+            b.bytes.reserve_exact(grown - len);
+        }
+        b.bytes.extend_from_slice(&data[..take]);
     }
 
     /// The captured bytes and the total the guest tried to write.
@@ -133,17 +181,20 @@ impl StdoutStream for RunLog {
     }
 }
 
-/// The WASI context of one run.
-pub fn sandbox_ctx(seed: u64, log: &RunLog) -> WasiCtx {
+/// The WASI context of one run; random words drawn are charged to `work`.
+pub fn sandbox_ctx(seed: u64, log: &RunLog, work: &WasiWork) -> WasiCtx {
+    let rng = |seed| CountingRng {
+        inner: StdRng::seed_from_u64(seed),
+        work: work.clone(),
+    };
     let mut b = WasiCtxBuilder::new();
     b.stdout(log.clone())
         .stderr(log.clone())
         .wall_clock(FrozenWallClock)
-        .monotonic_clock(FrozenMonotonicClock)
-        .secure_random(StdRng::seed_from_u64(seed))
-        .insecure_random(StdRng::seed_from_u64(seed.rotate_left(32) ^ 0x5eed))
+        .secure_random(rng(seed))
+        .insecure_random(rng(seed.rotate_left(32) ^ 0x5eed))
         .insecure_random_seed(u128::from(seed))
-        .max_random_size(1 << 20)
+        .max_random_size(MAX_RANDOM_BYTES)
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false)

@@ -1,15 +1,20 @@
-//! What a run produced: the decision, the released output (if any), and the
-//! exact usage figures billing and audit are built on.
+//! What a run produced: the decision, the released output (if any), the
+//! usage figures billing is built on, and the private audit record.
+//!
+//! Defends the release guarantee at the last step: the serialised outcome
+//! is what the buyer sees and the public ledger records, so for a run that
+//! is not released it carries nothing the guest controls (see [`audit`]).
 
+mod audit;
 mod reason;
 
 use serde::Serialize;
 
+pub use audit::AuditRecord;
 pub use reason::{Abort, Denial, GuestErrorKind, Reason, Withholding};
 
 use crate::grant::Tier;
 use crate::output::OutputTable;
-use crate::privacy::NoisyValue;
 
 /// The outcome of one run attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,15 +31,24 @@ pub enum Decision {
 }
 
 /// Measured figures of one run. Fuel, rows and bytes are deterministic;
-/// wall time and peak memory are measurements.
-#[derive(Debug, Clone, Default, Serialize)]
+/// wall time and peak memory are measurements. For a run that is not
+/// released they are rounded (`rounded` is true; see
+/// [`Usage::rounded_for`]) and the exact ones are in [`AuditRecord::usage`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Usage {
-    /// Fuel the guest consumed.
+    /// Fuel the run consumed: the guest's instructions plus the host work
+    /// charged for it ([`Self::host_fuel`]).
     pub fuel_consumed: u64,
+    /// The part of `fuel_consumed` charged for host work (scans,
+    /// aggregates, WASI calls, output conversion), by the fuel schedule.
+    pub host_fuel: u64,
     /// The policy's fuel limit.
     pub fuel_limit: u64,
-    /// Peak guest linear memory, bytes.
+    /// Peak of guest linear memory plus host memory held for the guest,
+    /// bytes (what the policy's `memory_mb` caps).
     pub memory_peak_bytes: u64,
+    /// Peak of the host memory held for the guest, bytes.
+    pub host_memory_peak_bytes: u64,
     /// Wall time of the run, milliseconds.
     pub wall_ms: u64,
     /// Rows fed to the guest by scans.
@@ -47,12 +61,16 @@ pub struct Usage {
     pub groups_suppressed: u64,
     /// Privacy loss charged to the buyer's budget by this run.
     pub epsilon_spent: f64,
-    /// Bytes of the canonical output (whether released or not).
-    pub output_bytes: u64,
-    /// Bytes the guest wrote to stdout/stderr (kept in the run log).
-    pub log_bytes: u64,
+    /// Bytes of the canonical output; absent unless released.
+    pub output_bytes: Option<u64>,
+    /// Bytes the guest wrote to stdout/stderr (kept in the run log); absent
+    /// unless released.
+    pub log_bytes: Option<u64>,
     /// Whether the compiled module came from the cache.
     pub compile_cached: bool,
+    /// Whether the figures are rounded up to coarse buckets (every run that
+    /// is not released).
+    pub rounded: bool,
 }
 
 /// A dataset's identity at run time.
@@ -68,6 +86,9 @@ pub struct Snapshot {
     pub policy_hash: String,
     /// The trust tier the module had for this dataset (none when refused).
     pub tier: Option<Tier>,
+    /// Key id of the signer whose budget and history this dataset's
+    /// aggregates used (none when refused).
+    pub signer: Option<String>,
 }
 
 /// Everything one run produced.
@@ -82,7 +103,7 @@ pub struct RunOutcome {
     pub reason: Option<Reason>,
     /// The output, only when released.
     pub output: Option<OutputTable>,
-    /// SHA-256 of the canonical output, when the guest returned one.
+    /// SHA-256 of the canonical output, only when released.
     pub output_hash: Option<String>,
     /// Usage figures.
     pub usage: Usage,
@@ -92,15 +113,20 @@ pub struct RunOutcome {
     pub data_snapshots: Vec<Snapshot>,
     /// Seed of the guest's randomness.
     pub seed: u64,
-    /// Key id of the module's signer (the buyer), once the signature verified.
+    /// Key id of the signer the run belongs to (the buyer), once the
+    /// signature verified: for the first dataset, the signer whose key its
+    /// policy trusts, else the smallest key id among the valid signers (see
+    /// [`crate::admission`]); each dataset's own is in its [`Snapshot`].
     pub buyer: Option<String>,
     /// The engine and its deterministic configuration.
     pub engine: String,
-    /// Captured guest stdout/stderr: for the node's operator, never released.
+    /// Captured guest stdout/stderr, and the text of an error the guest
+    /// returned: for the node's operator, never released.
     #[serde(skip)]
     pub log: Vec<u8>,
-    /// Noise drawn for differentially private answers (exact values and
-    /// draws): the node's private audit record, never released.
+    /// Exact figures, output hash and size, log size, noise draws and
+    /// difference decisions: the node's private audit record, never
+    /// released.
     #[serde(skip)]
-    pub noise: Vec<NoisyValue>,
+    pub audit: AuditRecord,
 }

@@ -9,6 +9,7 @@
 //! errors that name the key and the line; unlisted columns are invisible;
 //! the policy's SHA-256 identifies the exact version every run used.
 
+mod columns;
 mod csv;
 mod raw;
 mod rules;
@@ -19,7 +20,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-pub use rules::{Approval, Prices, PrivacyRules};
+pub use columns::{Bins, Function, Functions, KeySet, MAX_LISTED_KEYS};
+pub use rules::{Approval, FuelRounding, Prices, PrivacyRules, Rounding, next_power_of_two};
 pub use time::{format_rfc3339, unix_now};
 
 use crate::data::ColumnType;
@@ -38,7 +40,7 @@ pub enum Access {
 }
 
 /// The policy's rule for one column.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ColumnRule {
     /// How the column may be reached.
     pub access: Access,
@@ -49,16 +51,43 @@ pub struct ColumnRule {
     /// Bounds host aggregates clamp this column's values to (a query's own
     /// clamp is intersected with them).
     pub bounds: Option<(f64, f64)>,
+    /// Host aggregate functions allowed over this column (for a module
+    /// that may not scan it).
+    pub functions: Functions,
+    /// The bins a host aggregate may group this column into; `None`: it
+    /// may not be binned.
+    pub bins: Option<Bins>,
+    /// The key set differential privacy may release for this group key
+    /// without selecting keys privately.
+    pub keys: Option<KeySet>,
+}
+
+impl Default for ColumnRule {
+    /// The rule of a column the policy does not name: `none`.
+    fn default() -> Self {
+        Self {
+            access: Access::None,
+            group_key: false,
+            declared: None,
+            bounds: None,
+            functions: Functions::default(),
+            bins: None,
+            keys: None,
+        }
+    }
 }
 
 /// Limits every run under this policy obeys, and the release caps.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Limits {
-    /// Fuel units a run may consume.
+    /// Fuel units a run may consume: guest instructions and the host work
+    /// charged for it (`engine::schedule`).
     pub fuel: u64,
-    /// Cap on guest linear memory, in bytes.
+    /// Cap on guest linear memory plus the host memory held for the guest,
+    /// in bytes.
     pub memory_bytes: u64,
-    /// Wall-clock cap, in milliseconds.
+    /// Wall-clock cap over the whole run, in milliseconds (also the budget
+    /// of the guest's virtual time).
     pub wall_ms: u64,
     /// Release rule: maximum rows of the returned table.
     pub output_rows: u64,
@@ -105,6 +134,8 @@ pub struct Policy {
     pub limits: Limits,
     /// Host aggregates suppress every group with fewer rows than this.
     pub min_group_size: u64,
+    /// How usage figures of runs that are not released are rounded.
+    pub rounding: Rounding,
     /// Whether an approved module's output may contain values of raw
     /// columns that are not group keys.
     pub raw_values_in_output: bool,
@@ -137,12 +168,7 @@ impl Policy {
 
     /// The rule for `column`: `none` unless the policy names it.
     pub fn rule(&self, column: &str) -> ColumnRule {
-        self.columns.get(column).copied().unwrap_or(ColumnRule {
-            access: Access::None,
-            group_key: false,
-            declared: None,
-            bounds: None,
-        })
+        self.columns.get(column).cloned().unwrap_or_default()
     }
 
     /// Column types the policy declares.
@@ -169,3 +195,6 @@ pub fn valid_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod schema_tests;

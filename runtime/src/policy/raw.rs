@@ -9,12 +9,12 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::value::Datetime;
 
+use super::columns::{RawColumn, column_rule};
 use super::time::unix_seconds;
-use super::{Access, Approval, ColumnRule, Limits, Policy, Prices, PrivacyRules, valid_name};
-use crate::data::ColumnType;
+use super::{Approval, FuelRounding, Limits, Policy, Prices, PrivacyRules, Rounding, valid_name};
 use crate::error::PolicyError;
 
-fn line_of(text: &str, offset: usize) -> usize {
+pub(super) fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
@@ -39,44 +39,6 @@ struct RawPolicy {
     #[serde(default)]
     prices: RawPrices,
     csv: Option<super::csv::RawCsv>,
-}
-
-enum RawColumn {
-    Access(Access),
-    Table(RawColumnTable),
-}
-
-/// A column is either an access level or a table with options; written by
-/// hand (not `untagged`) so errors inside either form name the bad key.
-impl<'de> Deserialize<'de> for RawColumn {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::{self, IntoDeserializer, MapAccess, Visitor};
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawColumn;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("\"raw\", \"aggregate\", \"none\" or a table { access = ..., group_key = ..., type = ... }")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawColumn, E> {
-                Access::deserialize(v.into_deserializer()).map(RawColumn::Access)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawColumn, A::Error> {
-                RawColumnTable::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(RawColumn::Table)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawColumnTable {
-    access: Access,
-    group_key: Option<bool>,
-    #[serde(rename = "type")]
-    declared: Option<ColumnType>,
-    bounds: Option<Spanned<[f64; 2]>>,
 }
 
 #[derive(Deserialize)]
@@ -115,6 +77,8 @@ struct RawRelease {
     output_bytes: Num,
     min_group_size: Num,
     raw_values_in_output: Option<bool>,
+    round_fuel: Option<Spanned<toml::Value>>,
+    round_wall_ms: Num,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +87,7 @@ struct RawPrivacy {
     epsilon_per_query: Spanned<f64>,
     budget: Spanned<f64>,
     refresh_days: Num,
+    delta: Real,
 }
 
 #[derive(Deserialize, Default)]
@@ -137,12 +102,17 @@ struct RawPrices {
 }
 
 /// Checks values against ranges and reports the key and line of a bad one.
-struct Checker<'a> {
-    text: &'a str,
+pub(super) struct Checker<'a> {
+    pub(super) text: &'a str,
 }
 
 impl Checker<'_> {
-    fn fail<T>(&self, key: &str, offset: usize, message: String) -> Result<T, PolicyError> {
+    pub(super) fn fail<T>(
+        &self,
+        key: &str,
+        offset: usize,
+        message: String,
+    ) -> Result<T, PolicyError> {
         Err(PolicyError::Value {
             key: key.to_string(),
             line: line_of(self.text, offset),
@@ -150,7 +120,7 @@ impl Checker<'_> {
         })
     }
 
-    fn int(
+    pub(super) fn int(
         &self,
         key: &str,
         value: &Num,
@@ -174,7 +144,12 @@ impl Checker<'_> {
         self.fail(key, v.span().start, message)
     }
 
-    fn positive(&self, key: &str, v: &Spanned<f64>, max: f64) -> Result<f64, PolicyError> {
+    pub(super) fn positive(
+        &self,
+        key: &str,
+        v: &Spanned<f64>,
+        max: f64,
+    ) -> Result<f64, PolicyError> {
         let x = *v.get_ref();
         if x.is_finite() && x > 0.0 && x <= max {
             return Ok(x);
@@ -219,7 +194,6 @@ impl RawPolicy {
             10,
         )?;
         let version = c.int("version", &self.version, 1..i64::MAX, 1)?;
-        check_bounds(c, &self.columns)?;
         if !valid_name(self.dataset.get_ref()) {
             let message = format!(
                 "{:?} is not a valid dataset name; use letters, digits, '_' and '-'",
@@ -241,8 +215,8 @@ impl RawPolicy {
             columns: self
                 .columns
                 .into_iter()
-                .map(|(n, col)| (n.into_inner(), column_rule(col)))
-                .collect(),
+                .map(|(n, col)| Ok((n.get_ref().clone(), column_rule(c, &n, col)?)))
+                .collect::<Result<_, PolicyError>>()?,
             approvals: self
                 .approvals
                 .into_iter()
@@ -251,6 +225,7 @@ impl RawPolicy {
             trusted_signers,
             limits,
             min_group_size,
+            rounding: rounding(c, &self.release)?,
             raw_values_in_output: self.release.raw_values_in_output.unwrap_or(true),
             privacy: self.privacy.map(|p| privacy(c, p)).transpose()?,
             prices: prices(c, self.prices)?,
@@ -301,44 +276,6 @@ fn limits(c: &Checker, l: &RawLimits, r: &RawRelease) -> Result<Limits, PolicyEr
     })
 }
 
-fn check_bounds(
-    c: &Checker,
-    columns: &BTreeMap<Spanned<String>, RawColumn>,
-) -> Result<(), PolicyError> {
-    for col in columns.values() {
-        if let RawColumn::Table(RawColumnTable {
-            bounds: Some(b), ..
-        }) = col
-        {
-            let [lo, hi] = *b.get_ref();
-            if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
-                let message = format!(
-                    "[{lo}, {hi}] is not a range; expected two finite numbers, lower first"
-                );
-                return c.fail("columns.bounds", b.span().start, message);
-            }
-        }
-    }
-    Ok(())
-}
-
-fn column_rule(col: RawColumn) -> ColumnRule {
-    match col {
-        RawColumn::Access(access) => ColumnRule {
-            access,
-            group_key: access == Access::Raw,
-            declared: None,
-            bounds: None,
-        },
-        RawColumn::Table(t) => ColumnRule {
-            access: t.access,
-            group_key: t.group_key.unwrap_or(t.access == Access::Raw) && t.access != Access::None,
-            declared: t.declared,
-            bounds: t.bounds.map(|b| (b.get_ref()[0], b.get_ref()[1])),
-        },
-    }
-}
-
 fn approval(c: &Checker, a: RawApproval) -> Result<Approval, PolicyError> {
     let module = a.module.get_ref();
     if module.len() != 64
@@ -374,11 +311,45 @@ fn privacy(c: &Checker, p: RawPrivacy) -> Result<PrivacyRules, PolicyError> {
         return c.fail("privacy.budget", p.budget.span().start, message);
     }
     let days = c.int("privacy.refresh_days", &p.refresh_days, 1..36_501, 0)?;
+    let delta = p
+        .delta
+        .as_ref()
+        .map(|d| c.positive("privacy.delta", d, MAX_DELTA))
+        .transpose()?;
     Ok(PrivacyRules {
         epsilon_per_query,
         budget,
         refresh_seconds: (days > 0).then_some(days * 86_400),
+        delta,
     })
+}
+
+/// Largest δ a policy may state: partition selection with a larger one
+/// would release single people's keys too often to be called private.
+const MAX_DELTA: f64 = 1e-3;
+
+fn rounding(c: &Checker, r: &RawRelease) -> Result<Rounding, PolicyError> {
+    let d = Rounding::default();
+    let fuel = match &r.round_fuel {
+        None => d.fuel,
+        Some(v) => match v.get_ref() {
+            toml::Value::String(s) if s == "power-of-two" => FuelRounding::PowerOfTwo,
+            toml::Value::Integer(n) if *n >= 1 => FuelRounding::Multiple(*n as u64),
+            other => {
+                let message = format!(
+                    "{other} is not a fuel rounding; expected \"power-of-two\" or a positive integer (round up to a multiple of it)"
+                );
+                return c.fail("release.round_fuel", v.span().start, message);
+            }
+        },
+    };
+    let wall_ms = c.int(
+        "release.round_wall_ms",
+        &r.round_wall_ms,
+        1..86_400_001,
+        d.wall_ms,
+    )?;
+    Ok(Rounding { fuel, wall_ms })
 }
 
 fn prices(c: &Checker, p: RawPrices) -> Result<Prices, PolicyError> {

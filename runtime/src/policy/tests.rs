@@ -39,7 +39,7 @@ fn parses_every_field() {
         access,
         group_key,
         declared,
-        bounds: None,
+        ..ColumnRule::default()
     };
     assert_eq!(p.rule("age"), rule(Access::Raw, true, None));
     assert_eq!(p.rule("sex"), rule(Access::Raw, false, None));
@@ -276,7 +276,72 @@ fn bad_approvals_privacy_and_prices_name_key_and_line() {
 fn column_bounds_must_be_a_range() {
     let e = err(&GOOD.replace("bounds = [0.0, 250000.0]", "bounds = [5.0, 1.0]"));
     assert!(
-        e.contains("line 10: `columns.bounds`: [5, 1] is not a range"),
+        e.contains("line 10: `columns.income.bounds`: [5, 1] is not a range"),
         "{e}"
     );
+}
+
+#[test]
+fn new_column_keys_parse_into_the_rule() {
+    let p = Policy::parse(
+        "dataset = \"d\"\n[columns]\nage = { access = \"raw\", bins = [10.0, 5], bin_origin = 1.5 }\n\
+         sex = { access = \"raw\", keys = [\"F\", \"M\"] }\nregion = { access = \"raw\", keys = \"all\" }\n\
+         income = { access = \"aggregate\", functions = [\"count\", \"max\"] }\n\
+         [release]\nround_fuel = 1000\nround_wall_ms = 250\n\
+         [privacy]\nepsilon_per_query = 1.0\nbudget = 2.0\ndelta = 1e-7\n",
+    )
+    .unwrap();
+    let bins = p.rule("age").bins.unwrap();
+    assert_eq!((bins.widths, bins.origin), (vec![10.0, 5.0], 1.5));
+    assert_eq!(
+        p.rule("sex").keys,
+        Some(KeySet::Listed(vec!["F".into(), "M".into()]))
+    );
+    assert_eq!(p.rule("region").keys, Some(KeySet::AllValues));
+    assert_eq!(p.rule("income").functions.names(), ["count", "max"]);
+    assert_eq!(p.rule("sex").functions, Functions::default());
+    assert_eq!(p.rule("sex").functions.names(), ["count", "sum", "mean"]);
+    assert_eq!(
+        p.rounding,
+        Rounding {
+            fuel: FuelRounding::Multiple(1000),
+            wall_ms: 250
+        }
+    );
+    assert_eq!(p.privacy.unwrap().delta, Some(1e-7));
+    assert_eq!(
+        Policy::parse("dataset = \"d\"").unwrap().rounding,
+        Rounding::default()
+    );
+}
+
+#[test]
+fn rounding_buckets() {
+    let r = Rounding::default();
+    assert_eq!(
+        (r.fuel(0), r.fuel(1), r.fuel(5), r.fuel(1024), r.fuel(1025)),
+        (0, 1, 8, 1024, 2048)
+    );
+    assert_eq!(
+        (r.wall_ms(0), r.wall_ms(1), r.wall_ms(1000), r.wall_ms(1001)),
+        (0, 1000, 1000, 2000)
+    );
+    let m = Rounding {
+        fuel: FuelRounding::Multiple(100),
+        wall_ms: 1,
+    };
+    assert_eq!((m.fuel(1), m.fuel(100), m.fuel(101)), (100, 100, 200));
+    assert_eq!(m.wall_ms(1234), 1234);
+}
+
+#[test]
+fn bad_new_keys_name_the_key_and_say_what_is_accepted() {
+    let e = err(
+        "dataset = \"d\"\n[columns]\nx = { access = \"aggregate\", functions = [\"median\"] }\n",
+    );
+    assert!(e.contains("`columns.x.functions`: `median` is not a host aggregate function; expected some of count, sum, mean, min, max, quantile"), "{e}");
+    let e = err("dataset = \"d\"\n[release]\nround_fuel = \"pow2\"\n");
+    assert!(e.contains("`release.round_fuel`"), "{e}");
+    let e = err("dataset = \"d\"\n[privacy]\nepsilon_per_query = 1.0\nbudget = 1.0\ndelta = 0.1\n");
+    assert!(e.contains("`privacy.delta`: 0.1 is out of range"), "{e}");
 }

@@ -85,6 +85,49 @@ pub enum PrivacyError {
     #[error("the differential-privacy mechanism failed: {0}; nothing was released")]
     Mechanism(String),
 
+    /// A δ that is not in (0, 1), or so small no threshold reaches it.
+    #[error(
+        "delta must be a number between 0 and 1 that a threshold can reach, got {delta}: \
+         set `delta` in the policy's differential-privacy section (1e-6 is common)"
+    )]
+    InvalidDelta {
+        /// The value that was given.
+        delta: f64,
+    },
+
+    /// A replayed run asked for a draw the record does not hold.
+    #[error(
+        "replay diverged: the recorded run drew {recorded} where the replay asks for {asked}; \
+         the data, the policy or the module differ from the recorded run"
+    )]
+    ReplayDiverged {
+        /// The recorded draw.
+        recorded: String,
+        /// What the replay asked for.
+        asked: String,
+    },
+
+    /// A replayed run asked for more draws than were recorded.
+    #[error(
+        "replay diverged: the replay asks for more noise than the recorded run drew; \
+         the data, the policy or the module differ from the recorded run"
+    )]
+    ReplayExhausted,
+
+    /// The difference-check record of this buyer for this snapshot is full.
+    #[error(
+        "the node remembers the most row sets it keeps for this buyer on dataset `{dataset}` \
+         ({sets}), so further exact aggregates over its current snapshot cannot be checked \
+         against differencing and are refused; ask the data owner to enable differential \
+         privacy (`[privacy]`) for this dataset"
+    )]
+    HistoryFull {
+        /// The dataset.
+        dataset: String,
+        /// Sets remembered.
+        sets: u64,
+    },
+
     /// The budget itself is negative, NaN or infinite.
     #[error(
         "privacy budget must be a finite number >= 0, got {budget}: \

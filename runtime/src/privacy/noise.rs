@@ -19,12 +19,12 @@
 //!   in exactly one group), so adding or removing a row changes one group
 //!   only, and by parallel composition noising every group with ε costs ε in
 //!   total, not ε × groups.
-//! - *Which groups appear* is not covered by ε: the guarantee is for the
-//!   values of groups whose keys are released. If the set of keys itself
-//!   depends on the data (groups that exist in the data, or that pass the
-//!   policy's minimum-group-size suppression on the exact count), one row can
-//!   make a group appear or vanish. Full coverage needs a public key set or a
-//!   noisy threshold (OpenDP's `make_noise_threshold`, an (ε, δ) mechanism).
+//! - *Which groups appear* is not covered by these functions: they protect
+//!   the values of groups whose keys are released. Callers use them only
+//!   for public key sets, whose groups are released whatever the data holds
+//!   (suppressing on the *noisy* count is post-processing); data-dependent
+//!   key sets go through [`super::selection`] (OpenDP's thresholded
+//!   mechanism, (ε, δ)) instead.
 //! - *Within one query*: several aggregates over the same rows (say a count
 //!   and a sum) compose sequentially: their epsilons add. The caller splits
 //!   the query's ε across them and charges the buyer's budget once, with the
@@ -55,16 +55,15 @@
 //!
 //! # Randomness
 //!
-//! The noise is drawn by OpenDP's samplers from a cryptographically secure
-//! generator; there is no seed, and nothing in Sluice can set or replay it
-//! (unlike the guest's WASI randomness, which is seeded and recorded).
-//! With OpenSSL's `use-openssl` feature off (Sluice does not build or link
-//! OpenSSL), OpenDP's byte source is `rand` 0.7's `thread_rng`: ChaCha20
-//! seeded from the operating system (`getrandom`) and reseeded from it every
-//! 64 KiB. OpenDP's own docs call this path "non-secure" because OpenDP only
-//! vouches for OpenSSL's `RAND_priv_bytes`; ChaCha20 keyed from the OS is a
-//! standard CSPRNG, and this trade-off (versus compiling a vendored OpenSSL)
-//! is deliberate. Switching is one feature flag in the workspace manifest.
+//! The noise is drawn by OpenDP's samplers, whose every random byte comes
+//! from OpenSSL's `RAND_priv_bytes` (OpenDP's `use-openssl` feature, linked
+//! against the system's OpenSSL; see `.cargo/config.toml`). That is the
+//! generator OpenDP's documentation vouches for; without the feature OpenDP
+//! falls back to a generator it calls non-secure, which Sluice never builds
+//! (`privacy::tests::opendp_draws_from_openssl` fails if the feature is
+//! dropped). There is no seed, and nothing in Sluice can set or predict it
+//! (unlike the guest's WASI randomness, which is seeded and recorded);
+//! replay re-applies recorded draws instead (see [`super::source`]).
 //!
 //! # Caller obligations
 //!
@@ -268,7 +267,7 @@ where
     )))
 }
 
-fn mechanism(e: opendp::error::Error) -> PrivacyError {
+pub(crate) fn mechanism(e: opendp::error::Error) -> PrivacyError {
     match e.message {
         Some(message) => PrivacyError::Mechanism(format!("{}: {message}", e.variant)),
         None => PrivacyError::Mechanism(e.variant.to_string()),

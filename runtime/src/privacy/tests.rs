@@ -467,3 +467,89 @@ proptest! {
         }
     }
 }
+
+/// OpenDP draws its randomness from OpenSSL only with its `use-openssl`
+/// feature; without it, from a generator its documentation calls
+/// non-secure. The lockfile lists an optional dependency only when a
+/// feature activates it, so this fails if the feature is dropped.
+#[test]
+fn opendp_draws_from_openssl() {
+    let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock"))
+        .expect("the workspace lockfile");
+    let opendp = lock
+        .split("[[package]]")
+        .find(|p| p.contains("name = \"opendp\""))
+        .expect("opendp is locked");
+    assert!(
+        opendp.contains("\"openssl\""),
+        "OpenDP is built without `use-openssl`: its noise would not be cryptographically secure"
+    );
+}
+
+#[test]
+fn partition_selection_never_releases_a_singleton_and_certifies_delta() {
+    for (eps, delta, min) in [
+        (0.1, 1e-6, 1),
+        (1.0, 1e-9, 1),
+        (100.0, 1e-6, 1),
+        (1.0, 1e-6, 50),
+    ] {
+        let s = super::selection::calibrate(eps, delta, min).unwrap();
+        assert!(
+            s.epsilon <= eps && s.delta <= delta,
+            "{eps} {delta}: {} {}",
+            s.epsilon,
+            s.delta
+        );
+        assert!(s.threshold >= 2 && s.threshold as u64 >= min);
+        let kept = s.invoke(&[1; 2000]).unwrap();
+        assert!(
+            kept.is_empty(),
+            "a count of 1 passed threshold {}",
+            s.threshold
+        );
+        let big = s.invoke(&[s.threshold as u64 * 4 + 1000]).unwrap();
+        assert_eq!(big.len(), 1, "a large group is kept");
+    }
+    assert!(matches!(
+        super::selection::calibrate(1.0, 0.0, 1),
+        Err(PrivacyError::InvalidDelta { .. })
+    ));
+}
+
+#[test]
+fn private_quantiles_are_candidates_near_the_truth() {
+    let values: Vec<f64> = (0..1000).map(f64::from).collect();
+    for (alpha, truth) in [(0.0, 0.0), (0.5, 500.0), (1.0, 999.0)] {
+        let q = super::quantile::private_quantile(&values, alpha, 0.0, 1000.0, 1.0).unwrap();
+        assert!(q.epsilon <= 1.0);
+        assert!(super::quantile::candidates(0.0, 1000.0).contains(&q.value));
+        assert!(
+            (q.value - truth).abs() < 50.0,
+            "{alpha}: {} vs {truth}",
+            q.value
+        );
+    }
+}
+
+#[test]
+fn recorded_noise_replays_in_order_and_refuses_to_diverge() {
+    let mut live = OpenDpNoise;
+    let draws = vec![
+        live.count(10, 1.0).unwrap(),
+        live.sum(5.0, 0.0, 1.0, 1.0).unwrap(),
+    ];
+    let mut replay = RecordedNoise::new(draws.clone());
+    assert_eq!(replay.count(10, 1.0).unwrap(), draws[0]);
+    assert_eq!(replay.sum(5.0, 0.0, 1.0, 1.0).unwrap(), draws[1]);
+    assert_eq!(replay.remaining(), 0);
+    assert!(matches!(
+        replay.count(10, 1.0),
+        Err(PrivacyError::ReplayExhausted)
+    ));
+    let mut wrong = RecordedNoise::new(draws);
+    assert!(matches!(
+        wrong.count(11, 1.0),
+        Err(PrivacyError::ReplayDiverged { .. })
+    ));
+}

@@ -11,7 +11,7 @@
 //! - [`SecretKey`] / [`PublicKey`]: key pairs, their files (wasmsign2's
 //!   formats) and key ids;
 //! - [`sign()`] / [`sign_detached`]: embed a signature, or write it apart;
-//! - [`verify()`]: find which known key signed a module;
+//! - [`verify()`] / [`signers`]: find which known keys signed a module;
 //! - [`module_hash`] / [`strip_signature`]: the module without its signature.
 //!
 //! ```
@@ -41,4 +41,4 @@ pub use error::SigningError;
 pub use hash::{module_hash, strip_signature};
 pub use keys::{PublicKey, SecretKey};
 pub use sign::{sign, sign_detached};
-pub use verify::{Verified, verify};
+pub use verify::{Verified, signers, verify};

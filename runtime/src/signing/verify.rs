@@ -33,12 +33,25 @@ pub struct Verified {
 }
 
 /// Verifies `module`'s embedded signature, or the `detached` one, against
-/// `keys`, and says which of them signed it (the first in `keys` order).
+/// `keys`, and says which of them signed it (the first in `keys` order; see
+/// [`signers`] for all of them).
 pub fn verify(
     module: &[u8],
     detached: Option<&[u8]>,
     keys: &[PublicKey],
 ) -> Result<Verified, SigningError> {
+    signers(module, detached, keys).map(|mut all| all.swap_remove(0))
+}
+
+/// Every key of `keys` whose signature covers `module` (embedded, or the
+/// `detached` one), in `keys` order without repeats; an error when none
+/// does. Callers that attribute a run to one signer choose among these by
+/// a rule that does not depend on the order of `keys`.
+pub fn signers(
+    module: &[u8],
+    detached: Option<&[u8]>,
+    keys: &[PublicKey],
+) -> Result<Vec<Verified>, SigningError> {
     let parts = split(module)?;
     let (payload, signed) = match (detached, parts.signature) {
         (Some(d), _) => (d, parts.sections),
@@ -55,19 +68,26 @@ pub fn verify(
         return Err(SigningError::NoKeys);
     }
     let hash = sha256(signed);
+    let mut found: Vec<Verified> = Vec::new();
     for key in keys {
+        if found.iter().any(|v| v.signer == *key) {
+            continue;
+        }
         let signed_it = data
             .sets
             .iter()
             .filter(|set| set.hashes.contains(&hash))
             .any(|set| set.signed_by(key));
         if signed_it {
-            return Ok(Verified {
+            found.push(Verified {
                 signer: key.clone(),
                 key_id: key.key_id(),
                 module_hash: hash_of(&parts),
             });
         }
+    }
+    if !found.is_empty() {
+        return Ok(found);
     }
     for key in keys {
         let signed_other = data

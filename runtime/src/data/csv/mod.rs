@@ -26,7 +26,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 pub(crate) use convert::{ConvertError, convert};
 pub(crate) use infer::{CANDIDATES, Examples, Inference, decide};
 pub use infer::{CsvColumnFacts, CsvFacts};
-pub(crate) use parse::{date as parse_date, int64 as parse_int64};
+pub(crate) use parse::{date as parse_date, int64 as parse_int64, timestamp as parse_timestamp};
 
 use super::pinned::PinnedFile;
 

@@ -211,3 +211,43 @@ fn validity_is_a_bitmap_only_when_there_are_nulls() {
         .unwrap();
     assert_eq!(v, [0b1111_0111, 0b0000_0011]);
 }
+
+#[test]
+fn errors_a_guest_may_see_never_quote_cells_rows_or_partition_folders() {
+    use crate::refusal::Refusal;
+    let dir = tempfile::tempdir().unwrap();
+    let ragged = csv(&dir, "a,b\n1,SECRET-X\nSECRET-Y\n");
+    let e = Dataset::open("d", &ragged).map(|_| ()).unwrap_err();
+    let guest = Refusal::from(e);
+    assert!(
+        guest.message.starts_with("dataset d: "),
+        "{}",
+        guest.message
+    );
+    assert!(!guest.message.contains("SECRET"), "{}", guest.message);
+    assert_eq!(guest.public, guest.message);
+
+    let folder = dir.path().join("h");
+    for (region, text) in [
+        ("SECRET-NORTH", "v\n1\n2\n"),
+        ("south", "v\n3\nSECRET-CELL\n"),
+    ] {
+        let path = folder.join(format!("region={region}")).join("part.csv");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let e = Dataset::open("h", &folder)
+        .unwrap()
+        .declare([("v", ColumnType::Int64)])
+        .unwrap_err();
+    assert!(e.to_string().contains("region=south/part.csv"), "{e}");
+    let guest = Refusal::from(e);
+    assert!(
+        guest.message.starts_with(
+            "dataset h: file part.csv, row 2, column `v`: the value is not a valid int64"
+        ),
+        "{}",
+        guest.message
+    );
+    assert!(!guest.message.contains("SECRET") && !guest.message.contains("region="));
+}

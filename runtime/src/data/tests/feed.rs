@@ -1,12 +1,12 @@
-//! Decode ahead: batches arrive in order with deterministic cost reports,
-//! held memory is counted, and a cap stops the feed.
+//! Decode ahead: batches arrive in order with the same reported costs
+//! whatever the decoder's timing, and the decoder holds no more than its
+//! budget (nothing at all with a budget of zero).
 
 use std::time::{Duration, Instant};
 
 use super::write;
-use crate::data::feed::{AHEAD, CappedMeter};
-use crate::data::{BatchWork, Dataset, Feed, FeedMeter, FeedStop, NoMeter, ScanColumn};
-use crate::outcome::Abort;
+use crate::data::feed::SLOTS;
+use crate::data::{Dataset, Feed, ScanColumn};
 
 fn dataset(dir: &tempfile::TempDir, rows: usize) -> Dataset {
     let mut text = String::from("k,v\n");
@@ -16,81 +16,93 @@ fn dataset(dir: &tempfile::TempDir, rows: usize) -> Dataset {
     Dataset::open("f", &write(dir.path(), "f.csv", text.as_bytes())).unwrap()
 }
 
-#[derive(Default)]
-struct Recording(Vec<BatchWork>, Vec<u32>);
-
-impl FeedMeter for Recording {
-    fn batch(&mut self, _: u32, work: &BatchWork) -> Result<(), Abort> {
-        self.0.push(*work);
-        Ok(())
-    }
-    fn closed(&mut self, scan: u32) {
-        self.1.push(scan);
-    }
+fn start(d: &Dataset, budget: u64) -> Feed {
+    let columns = vec![
+        ScanColumn {
+            index: 0,
+            dictionary: true,
+        },
+        ScanColumn {
+            index: 1,
+            dictionary: false,
+        },
+    ];
+    Feed::start(
+        d,
+        columns,
+        vec!["k".into(), "v".into()],
+        300,
+        vec![0],
+        budget,
+    )
+    .unwrap()
 }
 
-fn columns() -> (Vec<ScanColumn>, Vec<String>) {
-    (
-        vec![
-            ScanColumn {
-                index: 0,
-                dictionary: true,
-            },
-            ScanColumn {
-                index: 1,
-                dictionary: false,
-            },
-        ],
-        vec!["k".into(), "v".into()],
-    )
+fn far() -> Instant {
+    Instant::now() + Duration::from_secs(600)
+}
+
+/// Waits (up to a minute) until the decoder holds something.
+fn until_queued(feed: &Feed) -> u64 {
+    let until = Instant::now() + Duration::from_secs(60);
+    while feed.queued() == 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    feed.queued()
 }
 
 #[test]
 fn batches_come_in_order_with_the_same_costs_every_time() {
     let dir = tempfile::tempdir().unwrap();
     let d = dataset(&dir, 1000);
-    let run = || {
-        let (cols, names) = columns();
-        let mut feed = Feed::start(7, &d, cols, names, 300, vec![0]).unwrap();
-        let mut meter = Recording::default();
-        let mut rows = Vec::new();
-        while let Some(p) = feed.next(&mut meter).unwrap() {
+    let run = |budget: u64| {
+        let mut feed = start(&d, budget);
+        let mut seen = Vec::new();
+        while let Some(p) = feed.next(far()).unwrap() {
             assert_eq!(p.observed.len(), 1);
-            rows.push(p.fed.batch.rows);
+            seen.push((
+                p.fed.batch.rows,
+                p.fed.bytes,
+                p.fed.dictionary_entries,
+                p.fed.dictionary_bytes,
+                p.bytes,
+            ));
         }
-        (rows, meter.0, meter.1)
+        seen
     };
-    let (rows, work, closed) = run();
+    let seen = run(u64::MAX);
+    let rows: Vec<u32> = seen.iter().map(|s| s.0).collect();
     assert_eq!(rows, [300, 300, 300, 100]);
-    assert_eq!(closed, [7]);
-    assert!(
-        work.iter()
-            .all(|w| w.hashed_bytes > 0 && w.encoded_bytes > 0 && w.decoded_bytes > 0)
-    );
-    let largest = work.iter().map(|w| w.encoded_bytes).max().unwrap();
-    assert!(work[3].held_bytes >= AHEAD as u64 * largest);
-    std::thread::sleep(Duration::from_millis(20));
-    assert_eq!(run().1, work, "costs do not depend on the decoder's timing");
+    assert!(seen.iter().all(|s| s.1 > 0 && s.2 > 0 && s.4 > s.1));
+    assert!(seen[0].3 > 0, "the dictionary grew with the first batch");
+    assert_eq!(seen[1].3, 0, "and not with later ones (three keys)");
+    assert_eq!(run(0), seen, "costs do not depend on the decoder's timing");
 }
 
 #[test]
-fn the_memory_cap_stops_a_feed_and_closing_releases_it() {
+fn the_decoder_holds_no_more_than_its_budget() {
     let dir = tempfile::tempdir().unwrap();
-    let d = dataset(&dir, 1000);
-    let (cols, names) = columns();
-    let mut feed = Feed::start(1, &d, cols, names, 300, vec![]).unwrap();
-    let mut meter = CappedMeter::new(100, Instant::now() + Duration::from_secs(60));
-    match feed.next(&mut meter) {
-        Err(FeedStop::Meter(Abort::Memory { limit_bytes: 100 })) => {}
-        other => panic!(
-            "expected a memory stop, got {:?}",
-            other.map(|p| p.map(|p| p.work))
-        ),
+    let d = dataset(&dir, 3000);
+    let mut on_demand = start(&d, 0);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        on_demand.queued(),
+        0,
+        "budget 0: nothing is decoded unasked"
+    );
+    let first = on_demand.next(far()).unwrap().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(on_demand.queued(), 0);
+
+    let budget = SLOTS * first.bytes;
+    let mut ahead = start(&d, budget);
+    assert!(until_queued(&ahead) > 0, "a budget lets it decode ahead");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(ahead.queued() <= budget, "{} > {budget}", ahead.queued());
+    let mut rows = 0;
+    while let Some(p) = ahead.next(far()).unwrap() {
+        assert!(ahead.queued() <= budget);
+        rows += p.fed.batch.rows;
     }
-    assert!(meter.held() > 100);
-    feed.close(&mut meter);
-    assert_eq!(meter.held(), 0);
-    let (cols, names) = columns();
-    let mut open = Feed::start(2, &d, cols, names, 300, vec![]).unwrap();
-    assert!(open.next(&mut NoMeter).unwrap().is_some());
+    assert_eq!(rows, 3000);
 }
