@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use common::{GroupMeans, check_same, from_output, median, native_mean_by_group};
-use sluice_runtime::data::BatchEncoder;
+use sluice_runtime::data::{BatchEncoder, ScanColumn};
 use sluice_runtime::{Dataset, Decision, Engine, EngineConfig, Grant, RunOutcome};
 
 /// Relative tolerance for means computed in a different order.
@@ -40,16 +40,6 @@ const REL: f64 = 1e-9;
 const SANDBOX_TARGET: f64 = 1.5;
 /// Target: fuel-on time over fuel-off time.
 const FUEL_TARGET: f64 = 1.25;
-
-fn env_usize(name: &str, default: usize) -> Result<usize> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .replace('_', "")
-            .parse()
-            .with_context(|| format!("{name}={v} is not a number")),
-        Err(_) => Ok(default),
-    }
-}
 
 /// What one timed call reports besides its time.
 #[derive(Default, Clone)]
@@ -146,11 +136,20 @@ fn host_feed(grant: &Grant, encode: bool, keep: bool) -> Result<Vec<Encoded>> {
     use sluice_host_api::data::ColumnData;
     let ds = &grant.dataset;
     let index = |c: &str| ds.column(c).map(|c| c.0).context("missing column");
-    let mut projection = vec![index("region")?, index("amount")?];
-    projection.sort_unstable();
-    let mut encoder = BatchEncoder::new(vec!["region".into(), "amount".into()]);
+    let columns = [
+        ScanColumn {
+            index: index("region")?,
+            dictionary: true,
+        },
+        ScanColumn {
+            index: index("amount")?,
+            dictionary: false,
+        },
+    ];
+    let mut encoder =
+        BatchEncoder::with_dictionaries(vec!["region".into(), "amount".into()], vec![true, false]);
     let mut kept = Vec::new();
-    for batch in ds.read(&projection, common::BATCH_ROWS)? {
+    for batch in ds.scan(&columns, common::BATCH_ROWS)? {
         let batch = batch?;
         if !encode {
             std::hint::black_box(&batch);
@@ -185,32 +184,8 @@ struct DuckDb {
 
 fn duckdb(path: &Path, runs: usize, want: &GroupMeans) -> Result<DuckDb, String> {
     let root = sluice::guests::repo_root();
-    let venv = root.join("target").join("bench-venv");
-    let python = venv.join("bin").join("python");
-    let run = |cmd: &mut Command| -> Result<std::process::Output, String> {
-        let out = cmd
-            .output()
-            .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
-        if out.status.success() {
-            Ok(out)
-        } else {
-            let err = String::from_utf8_lossy(&out.stderr);
-            let tail: Vec<&str> = err.lines().rev().take(5).collect();
-            Err(format!(
-                "{cmd:?} failed ({}): {}",
-                out.status,
-                tail.join(" / ")
-            ))
-        }
-    };
-    if !python.exists() {
-        eprintln!("creating {} ...", venv.display());
-        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-    }
-    if run(Command::new(&python).args(["-c", "import duckdb"])).is_err() {
-        eprintln!("pip install duckdb ...");
-        run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "duckdb"]))?;
-    }
+    let python = common::python::python(&["duckdb"])?;
+    let run = common::python::checked;
     let script = root.join("benches").join("duckdb_mean_by_group.py");
     let out = run(Command::new(&python)
         .arg(&script)
@@ -253,30 +228,10 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cpu}, {cores} cores available")
-}
-
-/// Nanoseconds this thread has waited, runnable, for a CPU (Linux schedstat).
-fn cpu_wait_ns() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    text.split_whitespace().nth(1)?.parse().ok()
-}
-
 fn main() -> Result<()> {
-    let rows = env_usize("SLUICE_BENCH_ROWS", 10_000_000)?;
-    let runs = env_usize("SLUICE_BENCH_RUNS", 5)?.max(1);
-    let repeat = env_usize("SLUICE_BENCH_REPEAT", 10)?.max(1);
+    let rows = common::env_usize("SLUICE_BENCH_ROWS", 10_000_000)?;
+    let runs = common::env_usize("SLUICE_BENCH_RUNS", 5)?.max(1);
+    let repeat = common::env_usize("SLUICE_BENCH_REPEAT", 10)?.max(1);
     let path = common::data_file(rows)?;
     let file_mb = std::fs::metadata(&path)?.len() as f64 / 1e6;
     eprintln!("building guests ...");
@@ -424,7 +379,7 @@ fn main() -> Result<()> {
         v.cold = Some(t);
         eprintln!("  {:<14} {:>9.1} ms", v.key, ms(t));
     }
-    let (wait_start, rounds_start) = (cpu_wait_ns(), Instant::now());
+    let (wait_start, rounds_start) = (common::cpu_wait_ns(), Instant::now());
     for round in 1..=runs {
         eprintln!("round {round}/{runs} ...");
         for v in &mut variants {
@@ -432,7 +387,7 @@ fn main() -> Result<()> {
             v.times.push(t);
         }
     }
-    let waited = cpu_wait_ns()
+    let waited = common::cpu_wait_ns()
         .zip(wait_start)
         .map(|(end, start)| (end - start) as f64 / 1e9 / rounds_start.elapsed().as_secs_f64());
     let find = |k: &str| variants.iter().find(|v| v.key == k).expect("variant");
@@ -452,7 +407,7 @@ fn main() -> Result<()> {
         "### `mean-by-group`, {rows} rows ({file_mb:.0} MB Parquet), median of {runs} runs after one warm-up"
     ));
     line(String::new());
-    line(format!("Machine: {}.", machine()));
+    line(format!("Machine: {}.", common::machine()));
     line(String::new());
     line(match waited {
         Some(w) => format!(

@@ -426,26 +426,16 @@ fn under_privacy_a_zip_with_one_patient_is_never_released_because_it_exists() {
     assert!(r.reason().contains("`zip` is not public"), "{}", r.reason());
 }
 
-#[test]
-fn a_data_error_names_line_column_and_type_never_cells() {
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("bad.csv");
-    let mut text = String::from("patient_id,age,bmi\n");
-    for i in 0..50 {
-        text.push_str(&format!("P{i},{},27.5\n", 30 + i));
-    }
-    text.push_str("PID-0815-SECRET,SECRET-4711,31.0\n");
-    std::fs::write(&csv, text).unwrap();
-    let policy = dir.path().join("bad.toml");
-    let mut p = String::from(
-        "dataset = \"bad\"\n[columns]\npatient_id = \"none\"\nage = { access = \"raw\", type = \"int64\" }\nbmi = \"raw\"\n",
-    );
+/// Runs `data-error` over `dir/file` as dataset `bad` with `columns`.
+fn data_error_run(dir: &Path, file: &str, columns: &str) -> common::Outcome {
+    let policy = dir.join("bad.toml");
+    let mut p = format!("dataset = \"bad\"\n[columns]\n{columns}");
     for h in &fixture().hashes {
         p.push_str(&format!("[[approvals]]\nmodule = \"{h}\"\n"));
     }
     std::fs::write(&policy, p).unwrap();
-    let data = format!("bad={}", csv.display());
-    let r = sluice(&[
+    let data = format!("bad={}", dir.join(file).display());
+    sluice(&[
         "run",
         "--json",
         "--module",
@@ -459,20 +449,65 @@ fn a_data_error_names_line_column_and_type_never_cells() {
         "--params",
         "bad age,bmi",
         "--data-dir",
-        dir.path().join("state").to_str().unwrap(),
-    ]);
+        dir.join("state").to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn a_data_error_names_file_row_column_and_type_never_cells() {
+    use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("patient_id,age,bmi\n");
+    for i in 0..50 {
+        text.push_str(&format!("P{i},{},27.5\n", 30 + i));
+    }
+    text.push_str("PID-0815-SECRET,SECRET-4711,31.0\n");
+    std::fs::write(dir.path().join("bad.csv"), text).unwrap();
+    // A CSV cell that is not of the declared type: refused when the dataset
+    // is opened, before any module runs.
+    let declared =
+        "patient_id = \"none\"\nage = { access = \"raw\", type = \"int64\" }\nbmi = \"raw\"\n";
+    let r = data_error_run(dir.path(), "bad.csv", declared);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("file bad.csv, row 51, column `age`: the value is not a valid int64"),
+        "{}",
+        r.stderr
+    );
+    // A Parquet value Sluice cannot represent, found while the guest scans:
+    // the guest returns the host's error, which the buyer reads.
+    let ages: Vec<u64> = (30..80).chain([(1 << 63) + 4711]).collect();
+    let ids: Vec<String> = (0..51).map(|i| format!("PID-0815-SECRET-{i}")).collect();
+    let batch = RecordBatch::try_from_iter([
+        (
+            "patient_id",
+            std::sync::Arc::new(StringArray::from(ids)) as ArrayRef,
+        ),
+        ("age", std::sync::Arc::new(UInt64Array::from(ages))),
+        (
+            "bmi",
+            std::sync::Arc::new(Float64Array::from(vec![27.5; 51])),
+        ),
+    ])
+    .unwrap();
+    let file = std::fs::File::create(dir.path().join("bad.parquet")).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let r = data_error_run(
+        dir.path(),
+        "bad.parquet",
+        "patient_id = \"none\"\nage = \"raw\"\nbmi = \"raw\"\n",
+    );
     assert_eq!(r.decision(), "aborted", "{}", r.json);
     assert_eq!(
         r.reason(),
-        "the guest returned an error: invalid: dataset bad: row 51, column `age`: a value is not a valid int64; fix the file, or declare the column's type in the policy"
+        "the guest returned an error: invalid: dataset bad: file bad.parquet, row 51, column `age` holds an unsigned 64-bit value above 2^63 - 1; mark the column `none` or store it with another type"
     );
-    // What the buyer receives; stderr is the operator's console, whose log
-    // may quote the reader's full message.
-    assert!(
-        !r.stdout.contains("SECRET") && !r.stdout.contains("0815"),
-        "{}",
-        r.stdout
-    );
+    for secret in ["SECRET", "0815", "4711", "922337203685478"] {
+        assert!(!r.stdout.contains(secret), "{secret}: {}", r.stdout);
+    }
 }
 
 /// `histogram` signed by the test buyer and by a second key.

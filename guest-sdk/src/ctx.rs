@@ -94,7 +94,7 @@ impl DatasetInfo {
     ///     name: "sales".into(),
     ///     columns: vec![ColumnInfo { name: "amount".into(), type_: ColumnType::Float64, access: Access::Raw, group_key: false }],
     /// };
-    /// assert_eq!(d.column("amount").map(|c| c.type_), Some(ColumnType::Float64));
+    /// assert_eq!(d.column("amount").map(|c| c.type_.clone()), Some(ColumnType::Float64));
     /// assert!(d.column("diagnosis").is_none());
     /// ```
     pub fn column(&self, name: &str) -> Option<&ColumnInfo> {

@@ -22,8 +22,10 @@
 //! - [`aggregate`]: host-computed aggregates, the only way to reach
 //!   `aggregate` columns ([`AggregateBuilder`]).
 //! - [`table`]: the [`Table`] builder for the result a run returns.
-//! - [`kernels`]: fast column kernels (sums, means, group-bys, bitmaps)
-//!   that keep wasm fuel overhead small.
+//! - [`kernels`]: fast column kernels (sums, means, group-bys, bitmaps,
+//!   date keys) that keep wasm fuel overhead small.
+//! - [`time`]: `date` and `timestamp` column views and calendar
+//!   arithmetic (civil dates, truncation to day, month or year, ISO text).
 //! - [`error`]: the SDK's [`Error`] and [`Result`].
 //!
 //! The kernels and column types are plain Rust and also work natively; the
@@ -57,6 +59,7 @@ pub mod error;
 pub mod kernels;
 pub mod scan;
 pub mod table;
+pub mod time;
 
 pub use aggregate::{AggregateBuilder, AggregateFn, AggregateResult, Group};
 #[doc(hidden)]
@@ -70,3 +73,4 @@ pub use ctx::{Access, ColumnInfo, ColumnType, Ctx, DatasetInfo};
 pub use error::{Error, Result};
 pub use scan::{Scan, ScanBuilder};
 pub use table::{IntoCell, Table};
+pub use time::{DateColumn, Days, TimeUnit, TimestampColumn};

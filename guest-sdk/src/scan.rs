@@ -77,11 +77,13 @@ impl ScanBuilder {
         self
     }
 
-    /// Scans string column `name` and presents it through
-    /// [`Batch::dict`](crate::Batch::dict) however the host sends it: a
-    /// dictionary column as is, a plain `utf8` column encoded by the SDK
-    /// (codes in first-seen order, stable for the whole scan). Use it for
-    /// group-by keys so the same analytic works on Parquet and CSV data.
+    /// Scans string column `name` as dictionary codes, read through
+    /// [`Batch::dict`](crate::Batch::dict): the host reads Parquet
+    /// dictionary pages as they are and encodes plain-encoded and CSV
+    /// strings itself, so codes (first-seen order, stable for the whole
+    /// scan) come the same way whoever wrote the files. Use it for
+    /// group-by keys: the guest then groups integers and never hashes a
+    /// string.
     ///
     /// ```no_run
     /// # use sluice_guest::*;
@@ -108,10 +110,15 @@ impl ScanBuilder {
     /// # Ok(()) }
     /// ```
     pub fn open(self) -> Result<Scan> {
-        let scanner = data::scan(&self.dataset, &self.columns, self.batch_rows)?;
+        let scanner = data::scan(&data::ScanRequest {
+            dataset: self.dataset,
+            columns: self.columns,
+            dictionary: self.dictionary,
+            batch_rows: self.batch_rows,
+        })?;
         Ok(Scan {
             scanner: Some(scanner),
-            decoder: Decoder::new(&self.dictionary),
+            decoder: Decoder::default(),
         })
     }
 }

@@ -19,7 +19,7 @@ pub use bindings::Analytic;
 pub use bindings::sluice::host::{aggregates, data, types};
 
 /// The WIT package name and version this crate implements.
-pub const WIT_PACKAGE: &str = "sluice:host@0.1.0";
+pub const WIT_PACKAGE: &str = "sluice:host@0.2.0";
 
 /// The WIT source, for tools that want to show or check the contract.
 pub const WIT_SOURCE: &str = include_str!("../wit/sluice.wit");

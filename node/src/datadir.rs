@@ -80,6 +80,11 @@ impl DataDir {
         self.root.join("differences.sqlite")
     }
 
+    /// Dataset files' hashes remembered by file identity.
+    pub fn snapshots(&self) -> PathBuf {
+        self.root.join("snapshots.sqlite")
+    }
+
     /// `modules/`: stored modules.
     pub fn modules(&self) -> PathBuf {
         self.root.join("modules")

@@ -19,6 +19,7 @@ use sluice_ledger::event::EventData;
 use sluice_ledger::{
     Envelope, Ledger, LedgerError, NoteSigner, NoteVerifier, Receipt, SqliteLedger,
 };
+use sluice_runtime::data::{SnapshotMemo, SqliteSnapshotMemo};
 use sluice_runtime::privacy::{BudgetStore, DifferenceStore};
 use sluice_runtime::signing::PublicKey;
 use sluice_runtime::{Engine, EngineConfig};
@@ -67,6 +68,8 @@ pub struct Node {
     pub(crate) engine: Engine,
     pub(crate) budget: Arc<BudgetStore>,
     pub(crate) differences: Arc<DifferenceStore>,
+    /// File hashes remembered by identity, so unchanged files are not re-read.
+    pub(crate) memo: Arc<dyn SnapshotMemo>,
     pub(crate) ledger: Arc<dyn Ledger>,
     ledger_file: Option<PathBuf>,
     pub(crate) max_module_bytes: u64,
@@ -115,6 +118,10 @@ impl Node {
                 path: dir.differences(),
                 message: e.to_string(),
             })?;
+        let memo = SqliteSnapshotMemo::open(&dir.snapshots()).map_err(|e| NodeError::DataDir {
+            path: dir.snapshots(),
+            message: e.to_string(),
+        })?;
         let ledger = make(&dir, identity.note_signer()?)?;
         let mut engine_config = config.engine;
         if engine_config.cache_dir.is_none() {
@@ -129,6 +136,7 @@ impl Node {
             engine,
             budget: Arc::new(budget),
             differences: Arc::new(differences),
+            memo: Arc::new(memo),
             ledger,
             ledger_file: None,
             max_module_bytes: config.max_module_bytes,

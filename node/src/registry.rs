@@ -124,6 +124,8 @@ fn type_name(t: sluice_runtime::data::ColumnType) -> &'static str {
         Float64 => "float64",
         Boolean => "boolean",
         Utf8 => "utf8",
+        Date => "date",
+        Timestamp => "timestamp",
     }
 }
 
@@ -173,7 +175,7 @@ impl Node {
         }
         let policy = self.check_policy(name, policy_toml)?;
         let path = absolute(path)?;
-        let dataset = crate::data::open(name, &path, &policy)?;
+        let dataset = crate::data::open(name, &path, &policy, &self.memo)?;
         let by = self.by(by);
         let now = sluice_ledger::time::now();
         self.store_policy_text(&policy, policy_toml)?;
@@ -234,7 +236,7 @@ impl Node {
         let row = DatasetRow::get(&self.state.conn(), dataset)?
             .ok_or_else(|| NodeError::UnknownDataset(dataset.into()))?;
         let policy = self.check_policy(dataset, policy_toml)?;
-        crate::data::open(dataset, Path::new(&row.path), &policy)?;
+        crate::data::open(dataset, Path::new(&row.path), &policy, &self.memo)?;
         if row.policy_hash != policy.hash {
             let by = self.by(by);
             let now = sluice_ledger::time::now();
@@ -266,7 +268,7 @@ impl Node {
         let mut row = DatasetRow::get(&self.state.conn(), name)?
             .ok_or_else(|| NodeError::UnknownDataset(name.into()))?;
         let policy = self.policy_by_hash(&row.policy_hash)?.policy()?;
-        let problem = match crate::data::open(name, Path::new(&row.path), &policy) {
+        let problem = match crate::data::open(name, Path::new(&row.path), &policy, &self.memo) {
             Ok(d) => {
                 row.snapshot = d.snapshot.clone();
                 row.size_bytes = d.size_bytes;

@@ -228,7 +228,12 @@ impl Node {
                     ),
                 )))
             };
-            match crate::data::open(&used.dataset, std::path::Path::new(&row.path), &policy) {
+            match crate::data::open(
+                &used.dataset,
+                std::path::Path::new(&row.path),
+                &policy,
+                &self.memo,
+            ) {
                 Ok(d) if d.snapshot == used.snapshot => grants.push(Grant { dataset: d, policy }),
                 Ok(d) => return changed(&d.snapshot),
                 Err(e) => return changed(&format!("unreadable: {e}")),

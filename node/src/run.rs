@@ -198,7 +198,7 @@ impl Node {
                 tier: None,
                 signer: None,
             };
-            match crate::data::open(name, std::path::Path::new(&row.path), &policy) {
+            match crate::data::open(name, std::path::Path::new(&row.path), &policy, &self.memo) {
                 Ok(dataset) => {
                     snapshot.snapshot = dataset.snapshot.clone();
                     r.grants.push(Grant { dataset, policy });

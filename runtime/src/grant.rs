@@ -4,11 +4,15 @@
 //! `none` column is indistinguishable from a missing one and an
 //! `aggregate` column can never be scanned.
 
-use sluice_host_api::types::{Access as WitAccess, ColumnInfo, ColumnType as WitType, DatasetInfo};
+use arrow_schema::{DataType, TimeUnit};
+use sluice_host_api::types::{
+    Access as WitAccess, ColumnInfo, ColumnType as WitType, DatasetInfo, TimeUnit as WitUnit,
+    TimestampType,
+};
 
 use serde::Serialize;
 
-use crate::data::{ColumnType, Dataset};
+use crate::data::{ColumnType, Dataset, timestamp_of};
 use crate::policy::{Access, ColumnRule, Policy};
 use crate::refusal::Refusal;
 
@@ -93,7 +97,7 @@ impl Grant {
                 let c = self.column(f.name()).ok()?;
                 Some(ColumnInfo {
                     name: f.name().clone(),
-                    type_: wit_type(c.column_type),
+                    type_: wit_type(c.column_type, f.data_type()),
                     access: if c.rule.access == Access::Raw && tier == Tier::Approved {
                         WitAccess::Raw
                     } else {
@@ -110,11 +114,25 @@ impl Grant {
     }
 }
 
-fn wit_type(t: ColumnType) -> WitType {
+/// The WIT type of a column of Sluice type `t` stored as `stored`.
+fn wit_type(t: ColumnType, stored: &DataType) -> WitType {
     match t {
         ColumnType::Int64 => WitType::Int64,
         ColumnType::Float64 => WitType::Float64,
         ColumnType::Boolean => WitType::Boolean,
         ColumnType::Utf8 => WitType::Utf8,
+        ColumnType::Date => WitType::Date,
+        ColumnType::Timestamp => {
+            let (unit, zone) = timestamp_of(stored).unwrap_or((TimeUnit::Microsecond, None));
+            WitType::Timestamp(TimestampType {
+                unit: match unit {
+                    TimeUnit::Second => WitUnit::Second,
+                    TimeUnit::Millisecond => WitUnit::Millisecond,
+                    TimeUnit::Microsecond => WitUnit::Microsecond,
+                    TimeUnit::Nanosecond => WitUnit::Nanosecond,
+                },
+                zone: zone.map(str::to_owned),
+            })
+        }
     }
 }

@@ -85,17 +85,13 @@ impl Refusal {
 }
 
 impl From<DataError> for Refusal {
-    /// A dataset that could not be read. Decode errors already name only
-    /// the row, column and type; an I/O error's public text leaves out the
-    /// node's file paths.
+    /// A dataset that could not be read: the guest (and the buyer) read
+    /// [`DataError::for_guest`], which names the file, row, column and
+    /// type but never a value, a reader's message or a node path; the
+    /// operator's log has the full error.
     fn from(e: DataError) -> Self {
-        let refusal = Refusal::invalid(e.to_string());
-        match &e {
-            DataError::Io { dataset, .. } => refusal.public(format!(
-                "dataset {dataset} could not be read; the operator's log has the details"
-            )),
-            _ => refusal,
-        }
+        tracing::warn!(error = %e, "dataset read failed");
+        Refusal::invalid(e.for_guest())
     }
 }
 

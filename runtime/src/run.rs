@@ -5,7 +5,11 @@
 //! Every way a run can end maps to one decision with a precise reason: a
 //! bad module is `denied` before it executes, a guest stopped by fuel,
 //! memory, time, stack or a trap is `aborted` with that cause, and an output
-//! breaking a release rule is `withheld` with the rule named.
+//! breaking a release rule is `withheld` with the rule named. A dataset
+//! whose files changed since they were identified is
+//! `denied.data-unavailable` before the guest starts and
+//! `aborted.data-changed` if it changes during the run: nothing read from
+//! two versions of a file leaves.
 //!
 //! Only host-authored text and figures reach the buyer: an error the guest
 //! wrote goes to the operator's run log (the reason names only its kind),
@@ -200,6 +204,10 @@ impl Engine {
                 snapshot.signer = Some(signer.clone());
             }
         });
+        if let Some(denial) = data_unavailable(&request.grants) {
+            outcome.reason = Some(denial.into());
+            return;
+        }
         let compile = tracing::info_span!("compile", cached = tracing::field::Empty);
         let compiled = compile.in_scope(|| {
             self.compiler.get(
@@ -265,8 +273,15 @@ impl Engine {
         let (log_bytes, written) = log.take();
         outcome.log = log_bytes;
         outcome.audit.log_bytes = written;
-        match result {
-            Ok(Ok(table)) => tracing::info_span!("release-check").in_scope(|| {
+        let changed = store
+            .data()
+            .changed
+            .clone()
+            .or_else(|| changed(store.data().grants()));
+        match (changed, result) {
+            // What was read may mix file versions: nothing of it may leave.
+            (Some(dataset), _) => abort(outcome, Abort::DataChanged { dataset }),
+            (None, Ok(Ok(table))) => tracing::info_span!("release-check").in_scope(|| {
                 let converted = convert(table, limits, &mut store.data_mut().meter);
                 let settled = settle(&mut store.as_context_mut());
                 match (converted, settled) {
@@ -279,7 +294,7 @@ impl Engine {
                     (_, Err(e)) => abort(outcome, classify(&e, &store, limits)),
                 }
             }),
-            Ok(Err(e)) => {
+            (None, Ok(Err(e))) => {
                 let host_message = store.data().authored(&e).map(str::to_string);
                 if host_message.is_none() {
                     keep_guest_error(&mut outcome.log, &e);
@@ -292,7 +307,7 @@ impl Engine {
                     },
                 )
             }
-            Err(e) => abort(outcome, classify(&e, &store, limits)),
+            (None, Err(e)) => abort(outcome, classify(&e, &store, limits)),
         }
         record_usage(&mut store, limits, self.meter_fuel, outcome);
     }
@@ -350,6 +365,29 @@ fn compile_refusal(e: CompileError, limits: &Limits) -> Reason {
             Abort::Internal.into()
         }
     }
+}
+
+/// A dataset whose files changed since they were identified, or whose
+/// policy makes a column visible that cannot be fed: the run is refused.
+fn data_unavailable(grants: &[Grant]) -> Option<Denial> {
+    grants.iter().find_map(|g| {
+        let checked = g
+            .dataset
+            .unchanged()
+            .and_then(|()| g.dataset.check_policy(&g.policy));
+        checked.err().map(|e| Denial::DataUnavailable {
+            dataset: g.name().to_string(),
+            detail: e.for_guest(),
+        })
+    })
+}
+
+/// The first dataset a file of which changed during the run.
+fn changed(grants: &[Grant]) -> Option<String> {
+    grants
+        .iter()
+        .find(|g| g.dataset.unchanged().is_err())
+        .map(|g| g.name().to_string())
 }
 
 fn abort(outcome: &mut RunOutcome, abort: Abort) {

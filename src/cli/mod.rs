@@ -8,6 +8,7 @@ mod client;
 mod dataset;
 mod demo;
 mod example_data;
+mod inspect;
 mod keys;
 mod ledger;
 mod node;

@@ -20,6 +20,11 @@ pub(super) enum PolicyCommand {
     Check {
         /// The policy file.
         path: PathBuf,
+        /// Also check the policy against this data (a file, folder or
+        /// glob): print each column's inferred type, nulls and rejected
+        /// values, and fail if a run over it would be refused.
+        #[arg(long, value_name = "PATH")]
+        data: Option<PathBuf>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -257,9 +262,13 @@ fn explain_trust(out: &mut String, p: &Policy) {
 /// Runs a policy subcommand.
 pub(super) fn run(cmd: PolicyCommand) -> Result<ExitCode, Failure> {
     match cmd {
-        PolicyCommand::Check { path, json } => {
+        PolicyCommand::Check { path, data, json } => {
             let policy = Policy::load(&path)
                 .map_err(|e| Failure::usage(anyhow!("{}: {e}", path.display())))?;
+            let checked = data
+                .as_deref()
+                .map(|d| super::inspect::check(d, &policy))
+                .transpose()?;
             if json {
                 let columns: serde_json::Map<String, serde_json::Value> = policy
                     .columns
@@ -285,12 +294,37 @@ pub(super) fn run(cmd: PolicyCommand) -> Result<ExitCode, Failure> {
                     "raw_values_in_output": policy.raw_values_in_output,
                     "privacy": policy.privacy,
                     "prices_micros": policy.prices,
+                    "csv": {
+                        "null_values": policy.csv.null_values,
+                        "string_null_values": policy.csv.string_null_values,
+                        "delimiter": policy.csv.delimiter.map(|d| (d as char).to_string()),
+                        "quote": (policy.csv.quote as char).to_string(),
+                        "header": policy.csv.header,
+                    },
+                    "data": checked.as_ref().map(|(i, problems)| serde_json::json!({
+                        "inspection": i,
+                        "problems": problems,
+                    })),
                 });
                 println!("{v:#}");
             } else {
                 print!("{}", explain(&policy));
+                if let Some((inspection, problems)) = &checked {
+                    print!("{}", super::inspect::render(inspection, Some(&policy)));
+                    for p in problems {
+                        println!("  problem: {p}");
+                    }
+                }
             }
-            Ok(ExitCode::SUCCESS)
+            match &checked {
+                Some((_, problems)) if !problems.is_empty() => Err(Failure::usage(anyhow!(
+                    "{}: the policy does not fit the data ({} problem{})",
+                    path.display(),
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" }
+                ))),
+                _ => Ok(ExitCode::SUCCESS),
+            }
         }
         PolicyCommand::Approve {
             path,

@@ -37,6 +37,7 @@ pub(crate) const GUESTS: &[&str] = &[
     "histogram",
     "linear-regression",
     "top-products",
+    "orders-by-month",
     "infinite-loop",
     "memory-bomb",
     "deep-recursion",

@@ -3,7 +3,8 @@
 //! Every length, offset and code the host sends is checked once here, so
 //! that the typed views and kernels never index out of bounds, and each
 //! batch's `dictionary-delta` is folded into a dictionary kept for the
-//! whole scan (or built here for `utf8` columns a scan wants as codes).
+//! whole scan. (The host builds the dictionaries, for every file and
+//! writer alike: the guest never hashes strings to group them.)
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -13,23 +14,13 @@ use crate::bindings::sluice::host::data::{Batch as WitBatch, ColumnData, Utf8Arr
 use crate::column::Utf8Column;
 use crate::{Error, Result, is_valid, kernels};
 
-/// Per-scan decoding state: the cumulative dictionaries, and the string
-/// indexes of `utf8` columns the scan asked to see as dictionaries.
+/// Per-scan decoding state: the cumulative dictionaries.
 #[derive(Debug, Default)]
 pub(crate) struct Decoder {
     dictionaries: HashMap<String, Rc<Vec<String>>>,
-    encoders: HashMap<String, HashMap<String, u32>>,
 }
 
 impl Decoder {
-    /// A decoder that presents the `utf8` columns in `encode` as dictionaries.
-    pub(crate) fn new(encode: &[String]) -> Self {
-        Decoder {
-            dictionaries: HashMap::new(),
-            encoders: encode.iter().map(|n| (n.clone(), HashMap::new())).collect(),
-        }
-    }
-
     /// The cumulative dictionary of column `name`, if it has one yet.
     pub(crate) fn dictionary(&self, name: &str) -> Option<&[String]> {
         self.dictionaries.get(name).map(|d| d.as_slice())
@@ -55,23 +46,14 @@ impl Decoder {
                 ColumnData::Utf8(a) => {
                     let (offsets, text) =
                         utf8(a, Some(rows)).ok_or_else(|| bad("malformed utf8 data"))?;
-                    match self.encoders.get_mut(&name) {
-                        Some(index) => {
-                            let dict = self.dictionaries.entry(name.clone()).or_default();
-                            let column = Utf8Column {
-                                offsets: &offsets,
-                                text: &text,
-                                validity,
-                            };
-                            let codes = encode(column, index, Rc::make_mut(dict));
-                            Data::Dictionary {
-                                codes,
-                                dictionary: Rc::clone(dict),
-                            }
-                        }
-                        None => Data::Utf8 { offsets, text },
-                    }
+                    Data::Utf8 { offsets, text }
                 }
+                ColumnData::Date(v) if v.len() == rows => Data::Date(v),
+                ColumnData::Timestamp(t) if t.values.len() == rows => Data::Timestamp {
+                    unit: t.unit,
+                    zone: t.zone,
+                    values: t.values,
+                },
                 ColumnData::Dictionary(d) => {
                     let dict = self.dictionaries.entry(name.clone()).or_default();
                     let delta = utf8(d.dictionary_delta, None)
@@ -137,27 +119,4 @@ fn clean_codes(codes: &mut [u32], validity: Option<&[u8]>, len: usize) -> bool {
         }
     }
     true
-}
-
-/// Dictionary-encodes a utf8 column, extending the scan's dictionary.
-fn encode(
-    column: Utf8Column<'_>,
-    index: &mut HashMap<String, u32>,
-    dict: &mut Vec<String>,
-) -> Vec<u32> {
-    column
-        .iter()
-        .map(|value| match value {
-            None => 0,
-            Some(s) => match index.get(s) {
-                Some(&code) => code,
-                None => {
-                    let code = dict.len() as u32;
-                    index.insert(s.to_owned(), code);
-                    dict.push(s.to_owned());
-                    code
-                }
-            },
-        })
-        .collect()
 }

@@ -9,6 +9,7 @@ use std::rc::Rc;
 use crate::column::{
     BoolColumn, DictColumn, Float64Column, Int64Column, NumericColumn, Utf8Column,
 };
+use crate::time::{DateColumn, Days, TimeUnit, TimestampColumn};
 use crate::{Error, Result};
 
 /// A run of rows of the scanned columns.
@@ -50,6 +51,12 @@ enum Data {
         codes: Vec<u32>,
         dictionary: Rc<Vec<String>>,
     },
+    Date(Vec<i32>),
+    Timestamp {
+        unit: TimeUnit,
+        zone: Option<String>,
+        values: Vec<i64>,
+    },
 }
 
 impl Data {
@@ -60,6 +67,8 @@ impl Data {
             Data::Boolean(_) => "boolean",
             Data::Utf8 { .. } => "utf8",
             Data::Dictionary { .. } => "dictionary",
+            Data::Date(_) => "date",
+            Data::Timestamp { .. } => "timestamp",
         }
     }
 }
@@ -187,6 +196,71 @@ impl Batch {
                 dictionary,
             }),
             other => Err(wrong_type(name, other, "dictionary")),
+        }
+    }
+
+    /// Column `name` as `date` (days since 1970-01-01).
+    ///
+    /// ```no_run
+    /// # fn demo(batch: &sluice_guest::Batch) -> sluice_guest::Result<()> {
+    /// let first = batch.date("day")?.get(0).map(sluice_guest::time::format_date);
+    /// # Ok(()) }
+    /// ```
+    pub fn date(&self, name: &str) -> Result<DateColumn<'_>> {
+        let c = self.column(name)?;
+        match &c.data {
+            Data::Date(values) => Ok(DateColumn {
+                values,
+                validity: c.validity.as_deref(),
+            }),
+            other => Err(wrong_type(name, other, "date")),
+        }
+    }
+
+    /// Column `name` as `timestamp`, with its unit and zone.
+    ///
+    /// ```no_run
+    /// # fn demo(batch: &sluice_guest::Batch) -> sluice_guest::Result<()> {
+    /// let at = batch.timestamp("ordered_at")?;
+    /// let days = at.days(); // day numbers, for daily or monthly keys
+    /// # Ok(()) }
+    /// ```
+    pub fn timestamp(&self, name: &str) -> Result<TimestampColumn<'_>> {
+        let c = self.column(name)?;
+        match &c.data {
+            Data::Timestamp { unit, zone, values } => Ok(TimestampColumn {
+                values,
+                validity: c.validity.as_deref(),
+                unit: *unit,
+                zone: zone.as_deref(),
+            }),
+            other => Err(wrong_type(name, other, "timestamp")),
+        }
+    }
+
+    /// Column `name` as day numbers, whether it is a `date` (borrowed) or a
+    /// `timestamp` (converted: the day each instant falls on, in UTC for
+    /// zoned timestamps).
+    ///
+    /// ```no_run
+    /// # fn demo(batch: &sluice_guest::Batch) -> sluice_guest::Result<()> {
+    /// let days = batch.days("ordered_at")?;
+    /// let months = sluice_guest::kernels::months_of(&days.values);
+    /// # Ok(()) }
+    /// ```
+    pub fn days(&self, name: &str) -> Result<Days<'_>> {
+        let c = self.column(name)?;
+        let validity = c.validity.as_deref();
+        match &c.data {
+            Data::Date(v) => Ok(Days {
+                values: v.as_slice().into(),
+                validity,
+            }),
+            Data::Timestamp { unit, values, .. } => Ok(Days {
+                values: crate::kernels::days_of(values, *unit).into(),
+                validity,
+            }),
+            other => Err(wrong_type(name, other, "date or timestamp")),
         }
     }
 

@@ -82,25 +82,46 @@ fn dictionaries_accumulate_and_codes_stay_stable() {
 }
 
 #[test]
-fn utf8_columns_can_be_dictionary_encoded() {
-    let mut d = Decoder::new(&["region".to_string()]);
-    let batch = |vals: &[&str]| WitBatch {
-        rows: vals.len() as u32,
-        columns: vec![col(
-            "region",
-            Some(vec![0b1011]),
-            ColumnData::Utf8(strings(vals)),
-        )],
-    };
-    let first = d.decode(batch(&["b", "a", "zzz", "b"])).unwrap();
-    let second = d.decode(batch(&["a", "c", "", "b"])).unwrap();
-    assert_eq!(first.dict("region").unwrap().codes, [0, 1, 0, 0]);
-    let region = second.dict("region").unwrap();
-    assert_eq!(region.codes, [1, 2, 0, 0]);
+fn dates_and_timestamps_decode_with_unit_and_zone() {
+    use crate::bindings::sluice::host::data::TimestampArray;
+    use crate::time::TimeUnit;
+    let mut d = Decoder::default();
+    let batch = d
+        .decode(WitBatch {
+            rows: 2,
+            columns: vec![
+                col("day", Some(vec![0b01]), ColumnData::Date(vec![19_753, 7])),
+                col(
+                    "at",
+                    None,
+                    ColumnData::Timestamp(TimestampArray {
+                        unit: TimeUnit::Millisecond,
+                        zone: Some("UTC".into()),
+                        values: vec![86_400_000, -1],
+                    }),
+                ),
+            ],
+        })
+        .unwrap();
     assert_eq!(
-        region.iter().collect::<Vec<_>>(),
-        [Some("a"), Some("c"), None, Some("b")]
+        batch.date("day").unwrap().iter().collect::<Vec<_>>(),
+        [Some(19_753), None]
     );
+    let at = batch.timestamp("at").unwrap();
+    assert_eq!((at.unit, at.zone), (TimeUnit::Millisecond, Some("UTC")));
+    assert_eq!(batch.days("at").unwrap().values.as_ref(), [1, -1]);
+    let day = batch.days("day").unwrap();
+    assert_eq!(
+        (day.values.as_ref(), day.validity),
+        (&[19_753, 7][..], Some(&[0b01u8][..]))
+    );
+    let e = batch.timestamp("day").unwrap_err();
+    assert_eq!(e, Error::invalid("column `day` is date, not timestamp"));
+    let short = WitBatch {
+        rows: 3,
+        columns: vec![col("day", None, ColumnData::Date(vec![1]))],
+    };
+    assert!(d.decode(short).is_err());
 }
 
 #[test]

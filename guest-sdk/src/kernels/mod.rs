@@ -1,4 +1,6 @@
-//! Fast column kernels: reach for these instead of writing per-row loops.
+//! Fast column kernels: reach for these instead of writing per-row loops
+//! (sums, means, min/max, dot products, group-bys over codes or any
+//! integer keys, bitmaps, and date keys from timestamps).
 //!
 //! Inside the sandbox every wasm instruction costs fuel and every loop
 //! back-edge carries a fuel check, so these kernels walk columns eight rows
@@ -13,10 +15,12 @@
 //! slots are never read as values, so they may hold anything (even NaN).
 
 mod bitmap;
+mod dates;
 mod group;
 mod reduce;
 
 pub use bitmap::{bitmap_and, bitmap_from_bools, bitmap_not};
+pub use dates::{days_of, keyed_sum_count, months_of, years_of};
 pub use group::{group_count, group_sum_count, max_code};
 pub use reduce::{count_valid, dot, mean, min_max, sum, sum_count};
 

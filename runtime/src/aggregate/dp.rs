@@ -25,7 +25,8 @@
 use sluice_host_api::aggregates::{AggregateFn, AggregateResult, Group};
 
 use super::MAX_GROUPS;
-use super::groups::{Acc, KeyPart, Scanned, render};
+use super::groups::{Acc, Scanned};
+use super::keys::{KeyPart, parse, render};
 use super::plan::{KeyRelease, Plan, Private, Public};
 use crate::engine::{Meter, schedule};
 use crate::privacy::{PrivacyError, RunPrivacy};
@@ -154,7 +155,7 @@ fn public_groups(plan: &Plan, scanned: Scanned) -> Result<Vec<(Vec<KeyPart>, Acc
         .iter()
         .zip(&scanned.distinct)
         .map(|(k, distinct)| match &k.public {
-            Some(Public::Listed(l)) => l.iter().map(|s| parse_key(k, s)).collect(),
+            Some(Public::Listed(l)) => l.iter().map(|s| parse(k.column.column_type, s)).collect(),
             Some(Public::AllValues) => distinct.iter().cloned().collect(),
             Some(Public::Bins { first, last, .. }) => (*first..=*last).map(KeyPart::Bin).collect(),
             None => Vec::new(),
@@ -190,18 +191,5 @@ fn product(sets: &[Vec<KeyPart>], key: &mut Vec<KeyPart>, f: &mut impl FnMut(&[K
                 key.pop();
             }
         }
-    }
-}
-
-/// A listed public key as the key part its column's values make.
-fn parse_key(key: &super::plan::Key, s: &str) -> KeyPart {
-    use crate::data::ColumnType;
-    match key.column.column_type {
-        ColumnType::Int64 => s.parse().map_or(KeyPart::Str(s.into()), KeyPart::Int),
-        ColumnType::Boolean => s.parse().map_or(KeyPart::Str(s.into()), KeyPart::Bool),
-        ColumnType::Float64 => s.parse::<f64>().map_or(KeyPart::Str(s.into()), |f| {
-            KeyPart::Float(super::groups::float_key(f))
-        }),
-        ColumnType::Utf8 => KeyPart::Str(s.into()),
     }
 }

@@ -9,7 +9,8 @@
 
 use sluice_host_api::aggregates::{AggregateFn, AggregateResult, Group};
 
-use super::groups::{Acc, KeyPart, Scanned, render};
+use super::groups::{Acc, Scanned};
+use super::keys::{KeyPart, render};
 use super::plan::Plan;
 use crate::engine::Meter;
 use crate::grant::Grant;

@@ -14,12 +14,13 @@
 use std::collections::{BTreeSet, HashMap};
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::types::{Date32Type, Float64Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_cast::cast;
-use arrow_schema::DataType;
+use arrow_schema::{DataType, TimeUnit};
 use roaring::RoaringBitmap;
 
+use super::keys::{KeyPart, float_key};
 use super::plan::{Plan, Public};
 use crate::data::ColumnType;
 use crate::engine::{Meter, Reservation, schedule};
@@ -28,28 +29,6 @@ use crate::refusal::Refusal;
 
 /// Most groups one query may build before it is refused.
 pub const MAX_GROUPS: usize = 100_000;
-
-/// One part of a group key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(super) enum KeyPart {
-    Null,
-    Bool(bool),
-    Int(i64),
-    /// A float, as its bits mapped to an integer ordered like the floats.
-    Float(i64),
-    Bin(i64),
-    Str(String),
-}
-
-/// `v`'s bits as an integer that orders like `f64::total_cmp`.
-pub(super) fn float_key(v: f64) -> i64 {
-    let bits = v.to_bits() as i64;
-    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
-}
-
-fn float_of(key: i64) -> f64 {
-    f64::from_bits((key ^ ((((key >> 63) as u64) >> 1) as i64)) as u64)
-}
 
 /// Running figures of one group.
 #[derive(Debug, Default)]
@@ -175,10 +154,12 @@ pub(super) fn scan(
     projection.extend(plan.value.as_ref().map(|v| v.column.index));
     projection.sort_unstable();
     projection.dedup();
-    let numeric_value = plan
-        .value
-        .as_ref()
-        .filter(|v| v.column.column_type != ColumnType::Utf8);
+    let numeric_value = plan.value.as_ref().filter(|v| {
+        matches!(
+            v.column.column_type,
+            ColumnType::Int64 | ColumnType::Float64 | ColumnType::Boolean
+        )
+    });
     let mut groups: HashMap<Vec<KeyPart>, Acc> = HashMap::new();
     let mut distinct: Vec<BTreeSet<KeyPart>> = vec![BTreeSet::new(); plan.keys.len()];
     let mut rows = 0u64;
@@ -300,27 +281,21 @@ fn key_part(
             KeyPart::Float(float_key(array.as_primitive::<Float64Type>().value(row)))
         }
         (DataType::Boolean, _) => KeyPart::Bool(array.as_boolean().value(row)),
+        (DataType::Date32, _) => KeyPart::Date(array.as_primitive::<Date32Type>().value(row)),
+        (DataType::Timestamp(_, zone), _) => {
+            let micros = array.as_primitive::<TimestampMicrosecondType>().value(row);
+            match zone {
+                Some(_) => KeyPart::Instant(micros),
+                None => KeyPart::Time(micros),
+            }
+        }
         _ => KeyPart::Str(array.as_string::<i32>().value(row).to_string()),
     }
 }
 
-/// How a key part reads in a result: bins by their lower edge.
-pub(super) fn render(k: &KeyPart, bin: Option<(f64, f64)>) -> Option<String> {
-    match k {
-        KeyPart::Null => None,
-        KeyPart::Bool(b) => Some(b.to_string()),
-        KeyPart::Int(i) => Some(i.to_string()),
-        KeyPart::Float(f) => Some(float_of(*f).to_string()),
-        KeyPart::Bin(b) => {
-            let (w, origin) = bin.unwrap_or((1.0, 0.0));
-            Some(format!("{}", origin + *b as f64 * w))
-        }
-        KeyPart::Str(s) => Some(s.clone()),
-    }
-}
-
-/// The batch column `name`, normalised to Int64, Float64, Boolean or Utf8.
-/// A cast failure names the column and type, never a value.
+/// The batch column `name`, normalised to Int64, Float64, Boolean, Date32,
+/// Timestamp in microseconds (keeping its zone) or Utf8. A cast failure
+/// names the column and type, never a value.
 fn column(batch: &RecordBatch, name: &str) -> Result<ArrayRef, Refusal> {
     let array = batch.column_by_name(name).ok_or_else(|| {
         tracing::warn!(column = name, "projected column missing from batch");
@@ -330,6 +305,13 @@ fn column(batch: &RecordBatch, name: &str) -> Result<ArrayRef, Refusal> {
         Some(ColumnType::Int64) => DataType::Int64,
         Some(ColumnType::Float64) => DataType::Float64,
         Some(ColumnType::Boolean) => DataType::Boolean,
+        Some(ColumnType::Date) => DataType::Date32,
+        Some(ColumnType::Timestamp) => match array.data_type() {
+            DataType::Timestamp(_, zone) => {
+                DataType::Timestamp(TimeUnit::Microsecond, zone.clone())
+            }
+            _ => DataType::Timestamp(TimeUnit::Microsecond, None),
+        },
         _ => DataType::Utf8,
     };
     if array.data_type() == &target {

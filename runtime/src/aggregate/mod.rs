@@ -30,6 +30,7 @@
 mod dp;
 mod exact;
 mod groups;
+mod keys;
 mod plan;
 
 use sluice_host_api::aggregates::{AggregateResult, Query};

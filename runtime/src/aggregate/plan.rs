@@ -176,9 +176,15 @@ fn check_function(
             "a quantile must be between 0 and 1 (0.5 is the median)",
         ));
     }
-    if function != Function::Count && v.column.column_type == ColumnType::Utf8 {
+    let holds = match v.column.column_type {
+        ColumnType::Utf8 => Some("strings"),
+        ColumnType::Date => Some("dates"),
+        ColumnType::Timestamp => Some("timestamps"),
+        ColumnType::Int64 | ColumnType::Float64 | ColumnType::Boolean => None,
+    };
+    if let Some(holds) = holds.filter(|_| function != Function::Count) {
         return Err(Refusal::invalid(format!(
-            "{} needs a numeric column; `{}` holds strings (count works on any column)",
+            "{} needs a numeric column; `{}` holds {holds} (count works on any column; group by a date or timestamp column instead)",
             function.name(),
             v.name
         )));
@@ -238,6 +244,13 @@ fn key(grant: &Grant, name: &str, width: Option<f64>, private: bool) -> Result<K
     }
     let bin = match width {
         None => None,
+        Some(_) if matches!(column.column_type, ColumnType::Date | ColumnType::Timestamp) => {
+            return Err(Refusal::not_permitted(format!(
+                "column `{name}` of dataset `{}` holds {}s, which host aggregates group by their value and do not bin; only int64 and float64 columns are binned",
+                grant.name(),
+                column.column_type
+            )));
+        }
         Some(w) => {
             let numeric = matches!(column.column_type, ColumnType::Int64 | ColumnType::Float64);
             match &rule.bins {

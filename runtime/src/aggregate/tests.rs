@@ -362,4 +362,5 @@ fn exact_aggregates_need_a_difference_store() {
 }
 
 #[cfg(test)]
+mod dates;
 mod private;

@@ -14,23 +14,31 @@
 //! guest (open readers, scan dictionaries, batches being handed over,
 //! aggregate state, remembered raw values) is reserved against the run's
 //! memory cap before or as it is allocated.
+//!
+//! Scans are decoded ahead on a thread of their own ([`crate::data::feed`]).
+//! All metering stays on the run's thread, in batch order, so it is the
+//! same on every replay: a batch is charged (fuel and memory) when it is
+//! handed to the guest, and what the decoder may hold ahead is bounded by
+//! a budget reserved here, against the same memory cap.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sluice_host_api::aggregates::{self, AggregateResult, Query};
-use sluice_host_api::data::{self, Batch, Scanner};
+use sluice_host_api::data::{self, Batch, ScanRequest, Scanner};
 use sluice_host_api::types::{self, DatasetInfo, Error};
 use wasmtime::component::{Resource, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::clock::{VirtualClock, VirtualIo};
 use super::limits::{MAX_HOST_RESOURCES, MemoryCap};
-use super::memory::Reservation;
-use super::meter::Meter;
+use super::memory::{MemoryAccount, Reservation};
+use super::meter::{HostAbort, Meter};
 use super::schedule;
 use crate::aggregate::{self, Asker};
-use crate::data::ColumnType;
-use crate::data::{BatchEncoder, RecordBatches};
+use crate::data::feed::{self, SLOTS};
+use crate::data::{ColumnType, Feed, FeedStop, ScanColumn};
+use crate::error::DataError;
 use crate::grant::Grant;
 use crate::grant::Tier;
 use crate::guard::RawValueGuard;
@@ -59,12 +67,13 @@ pub struct FeedCounters {
 }
 
 struct ActiveScan {
-    reader: RecordBatches,
-    encoder: BatchEncoder,
-    /// Columns whose values the raw-values release rule must remember.
-    guarded: Vec<String>,
+    /// The scan, decoded ahead on its own thread.
+    feed: Feed,
     /// Host memory held while the scan is open (reader, dictionaries).
     held: Reservation,
+    /// The decode-ahead budget: what the decoder may hold in batches it
+    /// decoded before the guest asked for them.
+    ahead: Reservation,
 }
 
 /// Host memory an open reader holds besides its batches (file buffers,
@@ -97,6 +106,9 @@ pub struct HostState {
     /// Errors the host itself returned to the guest, so that a guest error
     /// can be told apart from one the host authored (see [`Self::authored`]).
     issued: Vec<Refusal>,
+    /// A dataset a file of which changed while a scan read it: the run
+    /// was stopped (what it read may mix versions).
+    pub changed: Option<String>,
 }
 
 fn unknown_dataset(dataset: &str) -> Refusal {
@@ -134,7 +146,13 @@ impl HostState {
             privacy: RunPrivacy::live(None, None),
             guard: RawValueGuard::default(),
             issued: Vec::new(),
+            changed: None,
         }
+    }
+
+    /// The datasets of this run with their policies.
+    pub fn grants(&self) -> &[Grant] {
+        &self.grants
     }
 
     /// The virtual clock, its resources and the meter, for WASI's clock and poll.
@@ -192,13 +210,18 @@ impl HostState {
             .ok_or_else(|| unknown_dataset(dataset))
     }
 
-    fn open_scan(
-        &mut self,
-        dataset: &str,
-        columns: Vec<String>,
-        batch_rows: u32,
-    ) -> Result<u32, Refusal> {
-        let names: u64 = columns.iter().map(|c| c.len() as u64 + 8).sum();
+    fn open_scan(&mut self, request: ScanRequest) -> Result<u32, Refusal> {
+        let ScanRequest {
+            dataset,
+            columns,
+            dictionary,
+            batch_rows,
+        } = request;
+        let names: u64 = columns
+            .iter()
+            .chain(&dictionary)
+            .map(|c| c.len() as u64 + 8)
+            .sum();
         self.meter
             .charge(schedule::OPEN_READER + schedule::bytes(names + dataset.len() as u64))?;
         if columns.is_empty() {
@@ -209,49 +232,57 @@ impl HostState {
                 "at most {MAX_OPEN_SCANS} scans may be open at once; drop finished scans"
             )));
         }
-        let (grant, tier) = self.grant(dataset)?;
+        let (grant, tier) = self.grant(&dataset)?;
         if tier != Tier::Approved {
             return Err(Refusal::not_permitted(format!(
                 "this module is not approved for dataset `{dataset}`: a trusted-signer module sees no raw values; use host aggregates"
             )));
         }
-        let mut projection = Vec::with_capacity(columns.len());
-        let mut guarded = Vec::new();
+        if let Some(d) = dictionary.iter().find(|d| !columns.contains(d)) {
+            return Err(Refusal::invalid(format!(
+                "column `{d}` is asked for as a dictionary but is not among the scan's columns"
+            ))
+            .public("a scan asked for a dictionary column that is not among its columns"));
+        }
+        let mut scan_columns = Vec::with_capacity(columns.len());
+        let mut observe = Vec::new();
         for (i, c) in columns.iter().enumerate() {
             if columns[..i].contains(c) {
                 return Err(Refusal::invalid(format!("column `{c}` is requested twice"))
                     .public("a scan asked for the same column twice"));
             }
             let column = grant.raw_column(c)?;
-            projection.push(column.index);
+            let as_dictionary = dictionary.contains(c);
+            if as_dictionary && column.column_type != ColumnType::Utf8 {
+                return Err(Refusal::invalid(format!(
+                    "column `{c}` is {}, not a string column: only string columns come as dictionaries",
+                    column.column_type
+                )));
+            }
+            scan_columns.push(ScanColumn {
+                index: column.index,
+                dictionary: as_dictionary,
+            });
             if !grant.policy.raw_values_in_output
                 && !column.rule.group_key
                 && column.column_type == ColumnType::Utf8
             {
-                guarded.push(c.clone());
+                observe.push(i);
             }
         }
-        projection.sort_unstable();
         let rows = match batch_rows {
             0 => self.limits.batch_rows,
             n => n.min(self.limits.batch_rows),
-        };
-        let reader = grant
-            .dataset
-            .read(&projection, rows as usize)
+        } as usize;
+        let estimate = feed::estimate(&grant.dataset, &scan_columns, rows);
+        let feed = Feed::start(&grant.dataset, scan_columns, columns, rows, observe, 0)
             .map_err(Refusal::from)?;
         let held = self.meter.reserve_or_abort(OPEN_READER_BYTES)?;
+        let ahead = ahead_budget(self.meter.memory(), estimate);
+        feed.set_budget(ahead.bytes());
         let id = self.next_scan;
         self.next_scan += 1;
-        self.scans.insert(
-            id,
-            ActiveScan {
-                reader,
-                encoder: BatchEncoder::new(columns),
-                guarded,
-                held,
-            },
-        );
+        self.scans.insert(id, ActiveScan { feed, held, ahead });
         Ok(id)
     }
 
@@ -260,49 +291,76 @@ impl HostState {
             return Err(wasmtime::format_err!("scanner {id} is not open"));
         };
         self.meter.charge(schedule::SCAN_BATCH)?;
-        let Some(batch) = scan.reader.next() else {
-            return Ok(Ok(None));
-        };
-        let batch = match batch {
-            Ok(b) => b,
-            // Data errors name the row, column and type, never a value.
-            Err(e) => return Ok(Err(Refusal::from(e))),
-        };
-        let cells = batch.num_rows() as u64 * batch.num_columns() as u64;
-        self.meter.charge(cells * schedule::SCAN_VALUE)?;
-        let decoded = self
-            .meter
-            .reserve_or_abort(batch.get_array_memory_size() as u64)?;
-        let remembered = self.guard.held_bytes();
-        for name in &scan.guarded {
-            if let Some(array) = batch.column_by_name(name) {
-                self.guard.observe(array);
+        let produced = match scan.feed.next(self.meter.deadline()) {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                let all = scan.ahead.bytes();
+                scan.ahead.shrink(all);
+                return Ok(Ok(None));
             }
+            Err(FeedStop::Deadline) => {
+                return Err(wasmtime::Error::new(self.meter.trip(HostAbort::WallClock)));
+            }
+            Err(FeedStop::Data(DataError::Changed { dataset, file })) => {
+                tracing::warn!(dataset, file, "a dataset file changed during the run");
+                self.changed = Some(dataset);
+                return Err(wasmtime::format_err!(
+                    "a dataset file changed during the run"
+                ));
+            }
+            // Data errors name the file, row, column and type, never a value.
+            Err(FeedStop::Data(e)) => return Ok(Err(Refusal::from(e))),
+        };
+        let fed = &produced.fed;
+        let cells = u64::from(fed.batch.rows) * fed.batch.columns.len() as u64;
+        self.meter.charge(
+            cells * schedule::SCAN_VALUE
+                + fed.dictionary_entries * schedule::DICTIONARY_ENTRY
+                + schedule::bytes(fed.bytes),
+        )?;
+        scan.held
+            .grow(fed.dictionary_bytes)
+            .map_err(|a| self.meter.trip(a))?;
+        let observed = produced
+            .observed
+            .iter()
+            .map(|a| a.get_array_memory_size() as u64)
+            .sum();
+        let observed = self.meter.reserve_or_abort(observed)?;
+        let remembered = self.guard.held_bytes();
+        for array in &produced.observed {
+            self.guard.observe(array);
         }
         let grown = self.guard.held_bytes() - remembered;
         self.meter
             .memory()
             .reserve_raw(grown)
             .map_err(|a| self.meter.trip(a))?;
-        let fed = scan
-            .encoder
-            .encode(&batch)
-            .map_err(|e| wasmtime::format_err!("{e}"))?;
-        self.meter.charge(
-            fed.dictionary_entries * schedule::DICTIONARY_ENTRY + schedule::bytes(fed.bytes),
-        )?;
-        scan.held
-            .grow(fed.dictionary_bytes)
-            .map_err(|a| self.meter.trip(a))?;
-        // The encoded batch is held until it has been copied into the guest;
-        // the decoded one is freed when this call returns.
+        drop(observed);
+        // The encoded batch is held until it has been copied into the guest.
         let handed_over = self.meter.reserve_or_abort(fed.bytes)?;
         self.meter.hold_until_return(handed_over);
-        drop(decoded);
-        self.counters.rows_fed += u64::from(fed.batch.rows);
-        self.counters.bytes_fed += fed.bytes;
-        Ok(Ok(Some(fed.batch)))
+        // Room for the decoder to keep `SLOTS` batches as large as this
+        // one, if the run's memory allows (decided here, in batch order).
+        let wanted = SLOTS.saturating_mul(produced.bytes);
+        if wanted > scan.ahead.bytes() && scan.ahead.grow(wanted - scan.ahead.bytes()).is_ok() {
+            scan.feed.set_budget(scan.ahead.bytes());
+        }
+        self.counters.rows_fed += u64::from(produced.fed.batch.rows);
+        self.counters.bytes_fed += produced.fed.bytes;
+        Ok(Ok(Some(produced.fed.batch)))
     }
+}
+
+/// The first decode-ahead budget of a scan whose batches are expected to
+/// hold `estimate` bytes: room for [`SLOTS`] of them, else for one, else
+/// none (the decoder then reads only when the guest asks), as the run's
+/// memory allows. Never aborts: decoding ahead is an optimisation.
+fn ahead_budget(memory: &Arc<MemoryAccount>, estimate: u64) -> Reservation {
+    [SLOTS.saturating_mul(estimate), estimate]
+        .into_iter()
+        .find_map(|bytes| memory.reserve(bytes).ok())
+        .unwrap_or_else(|| Reservation::empty(memory))
 }
 
 /// Every WASI import reaches the host state through here, which is how the
@@ -329,13 +387,8 @@ impl data::Host for HostState {
             .collect())
     }
 
-    fn scan(
-        &mut self,
-        dataset: String,
-        columns: Vec<String>,
-        batch_rows: u32,
-    ) -> wasmtime::Result<Result<Resource<Scanner>, Error>> {
-        let opened = self.open_scan(&dataset, columns, batch_rows);
+    fn scan(&mut self, request: ScanRequest) -> wasmtime::Result<Result<Resource<Scanner>, Error>> {
+        let opened = self.open_scan(request);
         Ok(self.issue(opened).map(Resource::new_own))
     }
 }

@@ -12,8 +12,9 @@
 //! [`super::Meter::charge`]; the README and `policies/README.md` list them.
 
 /// Version of this schedule, recorded in the engine description of every
-/// run: a replay must charge host work by the same schedule.
-pub const VERSION: u32 = 1;
+/// run: a replay must charge host work by the same schedule. Version 2
+/// charges [`DICTIONARY_ENTRY`] for strings the host dictionary-encodes.
+pub const VERSION: u32 = 2;
 
 /// Every call from the guest into the host (Sluice interfaces, WASI, and
 /// wasmtime's own libcalls such as `memory.grow`).
@@ -30,8 +31,10 @@ pub const OPEN_READER: u64 = 500_000;
 pub const SCAN_VALUE: u64 = 60;
 /// Each scan batch (decoder and encoder set-up, result lowering).
 pub const SCAN_BATCH: u64 = 40_000;
-/// Each dictionary entry a scan re-maps to its scan-wide code (per batch
-/// whose dictionary changed).
+/// Each dictionary entry a scan looks up: every entry of a Parquet
+/// dictionary page it re-maps to its scan-wide codes, and every string the
+/// host dictionary-encodes itself (plain-encoded and CSV columns scanned as
+/// a dictionary; a run of equal values counts once).
 pub const DICTIONARY_ENTRY: u64 = 300;
 /// Each row an aggregate reads.
 pub const AGGREGATE_ROW: u64 = 200;

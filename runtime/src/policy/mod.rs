@@ -10,6 +10,7 @@
 //! the policy's SHA-256 identifies the exact version every run used.
 
 mod columns;
+mod csv;
 mod raw;
 mod rules;
 mod time;
@@ -142,6 +143,8 @@ pub struct Policy {
     pub privacy: Option<PrivacyRules>,
     /// What runs over this dataset cost.
     pub prices: Prices,
+    /// How the dataset's CSV files are written (the `[csv]` table).
+    pub csv: crate::data::CsvOptions,
     /// SHA-256 of the policy file's bytes, hex: identifies this exact version.
     pub hash: String,
 }

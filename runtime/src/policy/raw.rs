@@ -38,6 +38,7 @@ struct RawPolicy {
     privacy: Option<RawPrivacy>,
     #[serde(default)]
     prices: RawPrices,
+    csv: Option<super::csv::RawCsv>,
 }
 
 #[derive(Deserialize)]
@@ -228,6 +229,7 @@ impl RawPolicy {
             raw_values_in_output: self.release.raw_values_in_output.unwrap_or(true),
             privacy: self.privacy.map(|p| privacy(c, p)).transpose()?,
             prices: prices(c, self.prices)?,
+            csv: super::csv::csv_options(c.text, self.csv)?,
             hash: String::new(),
         })
     }

@@ -1,11 +1,15 @@
+//! Opening single files, declarations, bounded reads and batch encoding.
+
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::types::Int32Type;
 use arrow_array::{Array, DictionaryArray, Float64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
+use sha2::{Digest, Sha256};
 use sluice_host_api::data::ColumnData;
 
-use super::*;
+use crate::data::{BatchEncoder, ColumnType, Dataset, FedBatch};
 
 fn csv(dir: &tempfile::TempDir, text: &str) -> PathBuf {
     let path = dir.path().join("d.csv");
@@ -67,10 +71,9 @@ fn declaring_a_missing_column_is_an_error() {
         .unwrap()
         .declare([("b", ColumnType::Utf8)])
         .unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("column `b`, which the file does not have"),
-        "{e}"
+    assert_eq!(
+        e.to_string(),
+        "dataset d: the policy's type for column `b`: the dataset has no such column; fix the name or remove the declaration"
     );
 }
 
@@ -85,7 +88,7 @@ fn parquet_declarations_must_match_the_file() {
     )
     .unwrap();
     let mut w =
-        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None)
+        ::parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None)
             .unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
@@ -94,7 +97,7 @@ fn parquet_declarations_must_match_the_file() {
     let e = d.declare([("x", ColumnType::Utf8)]).unwrap_err();
     assert!(
         e.to_string()
-            .contains("declares column `x` as Utf8 but the Parquet file stores Float64"),
+            .contains("column `x`: it is declared utf8 but the Parquet file stores Float64"),
         "{e}"
     );
 }
@@ -104,14 +107,17 @@ fn unknown_extensions_and_missing_files_are_refused() {
     let e = Dataset::open("d", Path::new("/tmp/whatever.xlsx")).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "dataset d: unsupported file /tmp/whatever.xlsx; use a .csv or .parquet file"
+        "dataset d: unsupported file /tmp/whatever.xlsx; use .parquet files or .csv/.tsv files (optionally .gz)"
     );
     let e = Dataset::open("d", Path::new("/nonexistent/d.csv")).unwrap_err();
     assert!(
         e.to_string()
-            .starts_with("dataset d: cannot read /nonexistent/d.csv"),
+            .starts_with("dataset d: cannot read /nonexistent"),
         "{e}"
     );
+    let dir = tempfile::tempdir().unwrap();
+    let e = Dataset::open("d", &dir.path().join("missing.csv")).unwrap_err();
+    assert!(e.to_string().contains("missing.csv"), "{e}");
 }
 
 #[test]
@@ -207,43 +213,41 @@ fn validity_is_a_bitmap_only_when_there_are_nulls() {
 }
 
 #[test]
-fn decode_errors_name_row_column_and_type_never_the_cell_or_row() {
+fn errors_a_guest_may_see_never_quote_cells_rows_or_partition_folders() {
+    use crate::refusal::Refusal;
     let dir = tempfile::tempdir().unwrap();
-    let path = csv(
-        &dir,
-        "id,secret,n,m\n1,SECRET-A,1,2\n2,SECRET-B,SECRET-CELL,3\n3,SECRET-C,4,SECRET-M\n",
-    );
-    let d = Dataset::open("d", &path)
-        .unwrap()
-        .declare([("n", ColumnType::Int64), ("m", ColumnType::Float64)])
-        .unwrap();
-    let read_all = |projection: &[usize]| {
-        d.read(projection, 1)
-            .unwrap()
-            .find_map(Result::err)
-            .expect("a decode error")
-            .to_string()
-    };
-    let e = read_all(&[0, 2]);
-    assert_eq!(
-        e,
-        "dataset d: row 2, column `n`: a value is not a valid int64; fix the file, or declare the column's type in the policy"
-    );
-    // Only the projected column's bad cell counts, named by the schema.
-    let e = read_all(&[3]);
-    assert!(
-        e.starts_with("dataset d: row 3, column `m`: a value is not a valid float64"),
-        "{e}"
-    );
-    assert!(!e.contains("SECRET"), "{e}");
     let ragged = csv(&dir, "a,b\n1,SECRET-X\nSECRET-Y\n");
-    let e = Dataset::open("d", &ragged)
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        e,
-        "dataset d: line 3: the row has a different number of fields than the header"
+    let e = Dataset::open("d", &ragged).map(|_| ()).unwrap_err();
+    let guest = Refusal::from(e);
+    assert!(
+        guest.message.starts_with("dataset d: "),
+        "{}",
+        guest.message
     );
-    assert!(!e.contains("SECRET"), "{e}");
+    assert!(!guest.message.contains("SECRET"), "{}", guest.message);
+    assert_eq!(guest.public, guest.message);
+
+    let folder = dir.path().join("h");
+    for (region, text) in [
+        ("SECRET-NORTH", "v\n1\n2\n"),
+        ("south", "v\n3\nSECRET-CELL\n"),
+    ] {
+        let path = folder.join(format!("region={region}")).join("part.csv");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let e = Dataset::open("h", &folder)
+        .unwrap()
+        .declare([("v", ColumnType::Int64)])
+        .unwrap_err();
+    assert!(e.to_string().contains("region=south/part.csv"), "{e}");
+    let guest = Refusal::from(e);
+    assert!(
+        guest.message.starts_with(
+            "dataset h: file part.csv, row 2, column `v`: the value is not a valid int64"
+        ),
+        "{}",
+        guest.message
+    );
+    assert!(!guest.message.contains("SECRET") && !guest.message.contains("region="));
 }
