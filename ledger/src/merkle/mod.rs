@@ -14,7 +14,7 @@
 //! extends an earlier one. The only code here that is not `ct_merkle`'s is the
 //! bulk rebuild from stored leaf hashes in [`image`], which is checked against
 //! `ct_merkle`'s own appends in tests and against the signed root on open, and
-//! the audit's [`Frontier`] (roots from leaf hashes in O(log n) memory), which
+//! the audit's `Frontier` (roots from leaf hashes in O(log n) memory), which
 //! is checked against `ct_merkle`'s roots in tests.
 
 mod frontier;
