@@ -36,15 +36,15 @@ pub(crate) struct Checked {
     pub(crate) facts: Result<Facts, String>,
 }
 
-fn check(entry: Entry) -> Checked {
+fn check(entry: Entry, scratch: &mut Envelope) -> Checked {
     let leaf = leaf_hash(&entry.body);
-    let facts = match super::fast::canonical_event(&entry.body) {
+    let facts = match super::fast::canonical_event(&entry.body, scratch) {
         Some(env) => Ok(facts_of(env, true)),
         None => serde_json::from_slice::<Envelope>(&entry.body)
             .map_err(|e| e.to_string())
             .map(|env| {
                 let canonical = crate::canonical::is_canonical_event(&env, &entry.body);
-                facts_of(env, canonical)
+                facts_of(&env, canonical)
             }),
     };
     Checked {
@@ -55,18 +55,21 @@ fn check(entry: Entry) -> Checked {
     }
 }
 
-fn facts_of(env: Envelope, canonical: bool) -> Facts {
+fn facts_of(env: &Envelope, canonical: bool) -> Facts {
     Facts {
         canonical,
         sequence: env.sequence,
         commitment: env.run().and_then(|r| r.audit_commitment.clone()),
-        id: env.id,
+        id: env.id.clone(),
     }
 }
 
 /// [`check`] over `entries`, in parallel, results in input order.
 pub(crate) fn check_all(entries: Vec<Entry>) -> Vec<Checked> {
-    par_parts(entries, 32, |part| part.into_iter().map(check).collect())
+    par_parts(entries, 32, |part| {
+        let mut scratch = super::fast::scratch_event();
+        part.into_iter().map(|e| check(e, &mut scratch)).collect()
+    })
 }
 
 /// Splits `items` in order into one part per core (at most four, each of at

@@ -6,9 +6,12 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
+use super::matcher::{first_special, special};
 use super::*;
 use crate::billing::{PriceSchedule, charge_for};
+use crate::event::{ApprovalEvent, DatasetEvent, KeyEvent, PolicyEvent, RunEvent};
 use crate::event::{DatasetUse, MAX_JSON_INTEGER};
+use serde::Serialize;
 
 fn run(n: u64, decision: &str, full: bool) -> RunEvent {
     let released = decision == "released";
@@ -111,6 +114,11 @@ fn samples() -> Vec<Envelope> {
     out
 }
 
+/// The fast path's verdict, read into a fresh event.
+fn fast(bytes: &[u8]) -> Option<Envelope> {
+    canonical_event(bytes, &mut scratch_event()).cloned()
+}
+
 /// The full check's verdict: the event, when the body is one in canonical form.
 fn full_check(bytes: &[u8]) -> Option<Envelope> {
     serde_json::from_slice::<Envelope>(bytes)
@@ -122,15 +130,18 @@ fn full_check(bytes: &[u8]) -> Option<Envelope> {
 fn every_event_type_takes_the_fast_path() {
     for e in samples() {
         let bytes = crate::canonical::to_vec(&e).unwrap();
-        assert_eq!(canonical_event(&bytes).as_ref(), Some(&e), "{}", e.r#type);
+        assert_eq!(fast(&bytes).as_ref(), Some(&e), "{}", e.r#type);
         assert_eq!(full_check(&bytes).as_ref(), Some(&e));
     }
 }
 
 #[test]
 fn the_fast_path_accepts_nothing_the_full_check_refuses() {
-    let mut fast = 0;
+    let mut taken = 0;
     let mut declined = 0;
+    // One event read into throughout, as the audit does: nothing of an
+    // earlier body may leak into the verdict on a later one.
+    let mut place = scratch_event();
     for e in samples() {
         let good = crate::canonical::to_vec(&e).unwrap();
         let mut mutants = Vec::new();
@@ -155,9 +166,14 @@ fn the_fast_path_accepts_nothing_the_full_check_refuses() {
         }
         for m in &mutants {
             let verdict = full_check(m);
-            if let Some(read) = canonical_event(m) {
-                fast += 1;
-                assert_eq!(Some(read), verdict, "{}", String::from_utf8_lossy(m));
+            if let Some(read) = canonical_event(m, &mut place) {
+                taken += 1;
+                assert_eq!(
+                    Some(read),
+                    verdict.as_ref(),
+                    "{}",
+                    String::from_utf8_lossy(m)
+                );
             } else if verdict.is_some() {
                 declined += 1;
                 assert!(m.contains(&b'\\'), "{}", String::from_utf8_lossy(m));
@@ -167,8 +183,8 @@ fn the_fast_path_accepts_nothing_the_full_check_refuses() {
     // Many mutants are other canonical events (a changed digit or letter):
     // the fast path takes all of them but those with an escape sequence.
     assert!(
-        fast > 1000 && declined > 0,
-        "fast {fast}, declined {declined}"
+        taken > 1000 && declined > 0,
+        "taken {taken}, declined {declined}"
     );
 }
 
@@ -213,7 +229,7 @@ fn non_canonical_forms_take_the_full_check() {
     ];
     for case in &cases {
         assert_ne!(case, &good);
-        assert!(canonical_event(case.as_bytes()).is_none(), "{case}");
+        assert!(fast(case.as_bytes()).is_none(), "{case}");
         assert!(full_check(case.as_bytes()).is_none(), "{case}");
     }
 }
@@ -224,7 +240,7 @@ fn strings_with_escapes_are_left_to_the_full_check() {
     r.reason = Some("line\nbreak, \"quoted\", back\\slash, \u{1}".into());
     let e = envelope(1, EventData::Run(r));
     let bytes = crate::canonical::to_vec(&e).unwrap();
-    assert!(canonical_event(&bytes).is_none());
+    assert!(fast(&bytes).is_none());
     assert_eq!(full_check(&bytes), Some(e));
 }
 
