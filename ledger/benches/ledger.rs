@@ -4,8 +4,9 @@
 //!
 //! CI size by default (verify over 20,000 events). Full size with
 //! `SLUICE_LEDGER_BENCH_FULL=1`: verify over 1,000,000 events, plus opening a
-//! 1,000,000-event SQLite ledger and a receipt from it. Results and exact
-//! commands: benches/RESULTS.md, section "Ledger".
+//! 1,000,000-event SQLite ledger and a receipt from it. Verify also prints its
+//! CPU time per event (all threads), which a busy shared machine hardly
+//! changes. Results and exact commands: benches/RESULTS.md, section "Ledger".
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -96,6 +97,17 @@ fn verify(c: &mut Criterion) {
         })
     });
     g.finish();
+    let runs = if full() { 2 } else { 20 };
+    if let Some(cpu) = cpu_time(|| {
+        for _ in 0..runs {
+            assert!(verify_sqlite(&path, &v).unwrap().ok);
+        }
+    }) {
+        eprintln!(
+            "verify over {n} events: {:.2} us of CPU per event, all threads ({runs} runs)",
+            cpu.as_secs_f64() * 1e6 / (n * runs) as f64
+        );
+    }
     if full() {
         let mut g = c.benchmark_group("store_1m");
         g.sample_size(10);
@@ -112,6 +124,23 @@ fn verify(c: &mut Criterion) {
         });
         g.finish();
     }
+}
+
+/// The CPU time (user and system, all threads) this process spends in `f`,
+/// from /proc/self/stat at 100 ticks per second (Linux only). Unlike wall
+/// time it hardly depends on how busy a shared machine is.
+fn cpu_time(f: impl FnOnce()) -> Option<Duration> {
+    fn ticks() -> Option<u64> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        let fields: Vec<&str> = stat
+            .get(stat.rfind(')')? + 2..)?
+            .split_whitespace()
+            .collect();
+        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    }
+    let start = ticks()?;
+    f();
+    Some(Duration::from_millis((ticks()? - start) * 10))
 }
 
 fn proofs(c: &mut Criterion) {

@@ -253,16 +253,7 @@ impl NoteVerifier {
 
     /// Checks `note`'s signature by this key and returns the signed text.
     pub fn open<'a>(&self, note: &'a str) -> Result<&'a str, NoteError> {
-        let split = note
-            .rfind("\n\n")
-            .ok_or_else(|| NoteError::Malformed("no blank line before the signatures".into()))?;
-        let (text, sigs) = (&note[..=split], &note[split + 2..]);
-        check_text(text)?;
-        if sigs.is_empty() || !sigs.ends_with('\n') {
-            return Err(NoteError::Malformed(
-                "the signature block is empty or lacks its final newline".into(),
-            ));
-        }
+        let (text, sigs) = split_note(note)?;
         let mut found = false;
         for line in sigs.split_terminator('\n') {
             let (name, id, sig) = parse_sig_line(line)?;
@@ -280,6 +271,74 @@ impl NoteVerifier {
             NoteError::NotSignedByKey(self.vkey())
         })
     }
+
+    /// The signed text and this key's signature, when `note` is well formed,
+    /// every signature line parses and exactly one is by this key. For such a
+    /// note [`NoteVerifier::open`] returns the text if and only if that one
+    /// signature verifies, so it can be checked in a batch.
+    pub(crate) fn sole_signature<'a>(&self, note: &'a str) -> Option<(&'a str, Signature)> {
+        let (text, sigs) = split_note(note).ok()?;
+        let mut mine = None;
+        for line in sigs.split_terminator('\n') {
+            let (name, id, sig) = parse_sig_line(line).ok()?;
+            if name == self.name && id == self.key_id && mine.replace(sig).is_some() {
+                return None;
+            }
+        }
+        mine.map(|sig| (text, sig))
+    }
+
+    /// Whether each signature by this key over its text verifies. Batches are
+    /// checked together (ed25519-dalek's `verify_batch`, about three times
+    /// cheaper per signature than one by one); a batch that fails is halved
+    /// until every bad signature is found, single signatures are checked
+    /// exactly as [`NoteVerifier::open`] checks them.
+    ///
+    /// A batch accepts exactly the sets in which every signature verifies,
+    /// except with probability 2^-128, and except for signatures crafted by
+    /// the holder of the private key (a nonce point with a small-order
+    /// component or a non-canonical encoding), who can sign anything anyway.
+    pub(crate) fn verify_each(&self, items: &[(&[u8], Signature)]) -> Vec<bool> {
+        let mut ok = vec![false; items.len()];
+        self.verify_into(items, &mut ok);
+        ok
+    }
+
+    fn verify_into(&self, items: &[(&[u8], Signature)], ok: &mut [bool]) {
+        match items {
+            [] => return,
+            [(text, sig)] => {
+                ok[0] = self.key.verify(text, sig).is_ok();
+                return;
+            }
+            _ => {}
+        }
+        let texts: Vec<&[u8]> = items.iter().map(|(t, _)| *t).collect();
+        let sigs: Vec<Signature> = items.iter().map(|(_, s)| *s).collect();
+        if ed25519_dalek::verify_batch(&texts, &sigs, &vec![self.key; items.len()]).is_ok() {
+            ok.fill(true);
+            return;
+        }
+        let half = items.len() / 2;
+        let (left, right) = ok.split_at_mut(half);
+        self.verify_into(&items[..half], left);
+        self.verify_into(&items[half..], right);
+    }
+}
+
+/// Splits a note into its signed text and its signature block, checking the form of both.
+fn split_note(note: &str) -> Result<(&str, &str), NoteError> {
+    let split = note
+        .rfind("\n\n")
+        .ok_or_else(|| NoteError::Malformed("no blank line before the signatures".into()))?;
+    let (text, sigs) = (&note[..=split], &note[split + 2..]);
+    check_text(text)?;
+    if sigs.is_empty() || !sigs.ends_with('\n') {
+        return Err(NoteError::Malformed(
+            "the signature block is empty or lacks its final newline".into(),
+        ));
+    }
+    Ok((text, sigs))
 }
 
 /// `— <name> <base64(hash || sig)>`

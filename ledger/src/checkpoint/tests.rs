@@ -98,3 +98,61 @@ fn checkpoints_round_trip_and_refuse_changes() {
         "checkpoint.origin-mismatch"
     );
 }
+
+#[test]
+fn batch_opening_gives_exactly_what_opening_one_by_one_gives() {
+    let signer = NoteSigner::new(
+        "sluice.node/test",
+        ed25519_dalek::SigningKey::from_bytes(&[1; 32]),
+    )
+    .unwrap();
+    let v = signer.verifier();
+    let rogue = NoteSigner::new(
+        "sluice.node/test",
+        ed25519_dalek::SigningKey::from_bytes(&[2; 32]),
+    )
+    .unwrap();
+    let cosigner =
+        NoteSigner::new("witness", ed25519_dalek::SigningKey::from_bytes(&[3; 32])).unwrap();
+    let good = |size: u64| {
+        SignedCheckpoint::sign(size, [size as u8; 32], &signer)
+            .unwrap()
+            .note
+    };
+    let sig_block = |note: &str| note.rsplit_once("\n\n").unwrap().1.to_string();
+    let mut notes: Vec<String> = (0..300).map(good).collect();
+    // Every kind of bad note, scattered through the batch.
+    notes[3] = good(3).replacen("\n3\n", "\n4\n", 1);
+    notes[77] = SignedCheckpoint::sign(77, [77; 32], &rogue).unwrap().note;
+    notes[78] = format!("{}{}", good(78), sig_block(&good(79)));
+    notes[79] = format!(
+        "{}{}",
+        good(79),
+        sig_block(&cosigner.sign(&body("x", 1, &[0; 32])).unwrap())
+    );
+    notes[150] = good(150).replace("\u{2014} ", "- ");
+    notes[151] = good(151).trim_end().to_string();
+    notes[200] = signer.sign("another.log\n200\nAAAA\n").unwrap();
+    notes[201] = signer.sign(&body("another.log", 201, &[0; 32])).unwrap();
+    notes[299] = good(298);
+    let refs: Vec<&str> = notes.iter().map(String::as_str).collect();
+    let one_by_one: Vec<_> = refs.iter().map(|n| SignedCheckpoint::open(n, &v)).collect();
+    assert_eq!(SignedCheckpoint::open_each(&refs, &v), one_by_one);
+    let failed: Vec<_> = one_by_one
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e.code())))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            (3, "note.bad-signature"),
+            (77, "note.unknown-signer"),
+            (150, "note.malformed"),
+            (151, "note.malformed"),
+            (200, "checkpoint.malformed"),
+            (201, "checkpoint.origin-mismatch"),
+        ]
+    );
+    assert!(SignedCheckpoint::open_each(&[], &v).is_empty());
+}

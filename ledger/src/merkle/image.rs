@@ -13,8 +13,7 @@
 //! own appends, and the store compares the rebuilt root with the latest signed
 //! checkpoint before accepting any append.
 
-use super::{Hash, Inner, MerkleError};
-use sha2_v011::{Digest, Sha256};
+use super::{Hash, Inner, MerkleError, node_hash};
 
 /// Builds `ct_merkle`'s tree whose leaves have the given hashes.
 pub(super) fn rebuild(leaf_hashes: &[Hash]) -> Result<Inner, MerkleError> {
@@ -45,7 +44,7 @@ fn array_layout(leaves: &[Hash]) -> Vec<Hash> {
         while parent < count {
             let left = parent ^ (1 << (level - 1));
             let right = right_child(parent, level, count);
-            nodes[parent] = parent_hash(&nodes[left], &nodes[right]);
+            nodes[parent] = node_hash(&nodes[left], &nodes[right]);
             parent += 1 << (level + 1);
         }
     }
@@ -60,14 +59,6 @@ fn right_child(parent: usize, level: u32, count: usize) -> usize {
         r ^= 1 << (k - 1);
     }
     r
-}
-
-fn parent_hash(left: &Hash, right: &Hash) -> Hash {
-    let mut h = Sha256::new();
-    h.update([1u8]);
-    h.update(left);
-    h.update(right);
-    h.finalize().into()
 }
 
 /// Postcard's unsigned varint (LEB128).

@@ -13,8 +13,11 @@
 //! event is in that history, and a consistency proof shows a later root only
 //! extends an earlier one. The only code here that is not `ct_merkle`'s is the
 //! bulk rebuild from stored leaf hashes in [`image`], which is checked against
-//! `ct_merkle`'s own appends in tests and against the signed root on open.
+//! `ct_merkle`'s own appends in tests and against the signed root on open, and
+//! the audit's `Frontier` (roots from leaf hashes in O(log n) memory), which
+//! is checked against `ct_merkle`'s roots in tests.
 
+mod frontier;
 mod image;
 #[cfg(test)]
 mod tests;
@@ -25,6 +28,8 @@ use ct_merkle::mem_backed_tree::MemoryBackedTree;
 use ct_merkle::{ConsistencyProof, HashableLeaf, InclusionProof, RootHash};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2_v011::{Digest, Sha256};
+
+pub(crate) use frontier::Frontier;
 
 /// A SHA-256 digest: a leaf hash, a node hash or a root.
 pub type Hash = [u8; 32];
@@ -70,6 +75,15 @@ pub fn leaf_hash(input: &[u8]) -> Hash {
     let mut h = Sha256::new();
     h.update([0u8]);
     h.update(input);
+    h.finalize().into()
+}
+
+/// The interior node hash `SHA-256(0x01 || left || right)`.
+pub(crate) fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left);
+    h.update(right);
     h.finalize().into()
 }
 

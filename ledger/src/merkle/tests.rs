@@ -4,7 +4,7 @@
 
 use super::*;
 
-const LEAVES: [&str; 8] = [
+pub(super) const LEAVES: [&str; 8] = [
     "",
     "00",
     "10",
@@ -16,7 +16,7 @@ const LEAVES: [&str; 8] = [
 ];
 
 /// RootHashes(): the root of the tree of the first `i` leaves.
-const ROOTS: [&str; 9] = [
+pub(super) const ROOTS: [&str; 9] = [
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
     "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",

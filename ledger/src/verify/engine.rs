@@ -9,10 +9,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::checks::{Checked, Facts};
 use super::{MAX_PROBLEMS, Problem, VerifyReport};
 use crate::checkpoint::{CheckpointError, NoteVerifier, SignedCheckpoint};
-use crate::merkle::{Hash, MerkleTree};
+use crate::merkle::{Frontier, Hash};
 
 /// Events per parallel step.
-const CHUNK: usize = 4096;
+const CHUNK: usize = 1024;
 
 /// One stored event as the source has it.
 pub(crate) struct Entry {
@@ -31,19 +31,21 @@ pub(crate) struct RawCheckpoint {
     pub(crate) note: String,
 }
 
-/// Opens one stored checkpoint's note (run in parallel).
-fn open_checkpoint(
-    (raw, verifier): (RawCheckpoint, NoteVerifier),
-) -> (RawCheckpoint, Result<SignedCheckpoint, CheckpointError>) {
-    let opened = SignedCheckpoint::open(&raw.note, &verifier);
-    (raw, opened)
+/// Opens stored checkpoints' notes, their signatures checked in one batch.
+fn open_checkpoints(
+    raw: Vec<RawCheckpoint>,
+    verifier: &NoteVerifier,
+) -> Vec<(RawCheckpoint, Result<SignedCheckpoint, CheckpointError>)> {
+    let notes: Vec<&str> = raw.iter().map(|r| r.note.as_str()).collect();
+    let opened = SignedCheckpoint::open_each(&notes, verifier);
+    raw.into_iter().zip(opened).collect()
 }
 
 /// Audit state while events stream through.
 pub(crate) struct Audit {
     checkpoints: BTreeMap<u64, Hash>,
     checkpoint_count: u64,
-    tree: MerkleTree,
+    tree: Frontier,
     ids: HashSet<String>,
     commitments: Option<HashMap<String, String>>,
     problems: Vec<Problem>,
@@ -61,7 +63,7 @@ impl Audit {
         let mut a = Audit {
             checkpoints: BTreeMap::new(),
             checkpoint_count: raw.len() as u64,
-            tree: MerkleTree::new(),
+            tree: Frontier::new(),
             ids: HashSet::new(),
             commitments: None,
             problems: Vec::new(),
@@ -71,10 +73,9 @@ impl Audit {
             last_good: 0,
             verified: None,
         };
-        for (raw, opened) in super::checks::par_map(
-            raw.into_iter().map(|r| (r, verifier.clone())).collect(),
-            open_checkpoint,
-        ) {
+        for (raw, opened) in
+            super::checks::par_parts(raw, 64, |part| open_checkpoints(part, verifier))
+        {
             a.check_checkpoint(raw, opened);
         }
         if a.checkpoints
@@ -185,15 +186,15 @@ impl Audit {
 
     fn feed_checked(&mut self, c: Checked) {
         let position = self.tree.len();
-        if c.entry.index != position {
-            let what = if c.entry.index > position {
+        if c.index != position {
+            let what = if c.index > position {
                 "is missing (removed?)"
             } else {
                 "appears twice or out of order"
             };
             let message = format!(
                 "event {position} {what}: the next stored row has index {}",
-                c.entry.index
+                c.index
             );
             self.problem("verify.missing-event", Some(position), None, message);
         }
@@ -212,7 +213,7 @@ impl Audit {
                 format!("event {position} is not a valid event: {e}"),
             ),
         }
-        self.tree.push(&c.entry.body);
+        self.tree.push(c.leaf);
         self.check_root();
     }
 

@@ -16,6 +16,12 @@
 //! checkpoint are reported: every committed batch carries its checkpoint in
 //! the same transaction, so such events were inserted by hand.
 //!
+//! How it keeps up (see benches/RESULTS.md, "Ledger"): the per-event checks
+//! run on every core (`checks`), canonical bodies take a one-pass fast path
+//! with the same verdict (`fast`), each body is hashed once and that hash
+//! feeds the tree (a frontier of subtree roots, not a full tree), and
+//! checkpoint signatures are verified in batches.
+//!
 //! What this guards against: any changed, removed, reordered or inserted
 //! event, and any forged or edited checkpoint. The report names the first bad
 //! index: exactly, when a check on the event itself fails; otherwise (an edit
@@ -24,6 +30,7 @@
 
 mod checks;
 mod engine;
+mod fast;
 mod sources;
 
 pub use sources::{verify_export, verify_ledger, verify_sqlite};
