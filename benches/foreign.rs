@@ -180,7 +180,7 @@ fn prepare(
         s(&key),
         "--cache-dir".into(),
         s(&work.join("cache")),
-        "--state-dir".into(),
+        "--data-dir".into(),
         s(&work.join("state")),
     ];
     process_run(&args)?;

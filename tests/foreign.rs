@@ -61,7 +61,7 @@ fn run_on(guest: &str, data: &Path, policy: &Path) -> common::Outcome {
         policy.to_str().unwrap(),
         "--buyer",
         f.public.to_str().unwrap(),
-        "--state-dir",
+        "--data-dir",
         state.to_str().unwrap(),
     ])
 }

@@ -12,7 +12,7 @@ use sluice_host_api::aggregates::{AggregateFn, AggregateResult, Group};
 use super::groups::{Acc, Scanned};
 use super::keys::{KeyPart, render};
 use super::plan::Plan;
-use crate::engine::Meter;
+use crate::engine::{Meter, schedule};
 use crate::grant::Grant;
 use crate::privacy::RunPrivacy;
 use crate::privacy::difference::Pair;
@@ -41,6 +41,10 @@ pub(super) fn release(
         snapshot: grant.dataset.snapshot.clone(),
         dataset: grant.name().to_string(),
     };
+    // Charged by the rows of the sets checked, which a replay knows too
+    // (the history they are compared with is the node's, not the run's).
+    let rows: u64 = sets.iter().map(|s| s.len()).sum();
+    meter.charge(rows.saturating_mul(schedule::DIFFERENCE_ROW))?;
     let refused = privacy.check_differences(pair, k, &sets)?;
     let bins: Vec<_> = plan.keys.iter().map(|k| k.bin).collect();
     let mut groups = Vec::new();

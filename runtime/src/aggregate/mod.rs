@@ -38,7 +38,7 @@ use sluice_host_api::aggregates::{AggregateResult, Query};
 pub use groups::MAX_GROUPS;
 pub use plan::{MAX_FUNCTIONS, MAX_KEYS};
 
-use crate::engine::{Meter, Reservation, schedule};
+use crate::engine::{Meter, Reservation};
 use crate::grant::{Grant, Tier};
 use crate::privacy::RunPrivacy;
 use crate::refusal::Refusal;
@@ -106,12 +106,7 @@ pub fn run(
             privacy,
             meter,
         )?,
-        None => {
-            let before = privacy.work;
-            let released = exact::release(grant, &plan, scanned, asker.signer, privacy, meter);
-            meter.charge((privacy.work - before).saturating_mul(schedule::DIFFERENCE_ROW))?;
-            released?
-        }
+        None => exact::release(grant, &plan, scanned, asker.signer, privacy, meter)?,
     };
     Ok(Computed {
         result,

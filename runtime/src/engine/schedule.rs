@@ -51,8 +51,9 @@ pub const GROUP_FUNCTION: u64 = 900;
 pub const SORT_VALUE: u64 = 20;
 /// Each value every further quantile of an already-sorted group passes over.
 pub const QUANTILE_VALUE: u64 = 10;
-/// Each row of each set a difference check compares with the buyer's
-/// history (bitmap intersections and their counts).
+/// Each row of each group's row set a difference check compares with the
+/// buyer's history (bitmap intersections and their counts), counted by the
+/// checked sets alone so a replay charges the same.
 pub const DIFFERENCE_ROW: u64 = 20;
 /// Each value of the returned table lifted and converted for release.
 pub const OUTPUT_VALUE: u64 = 700;
