@@ -66,6 +66,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::error::PrivacyError;
+use super::store;
 
 /// Nano-epsilon units per unit of epsilon.
 const UNITS: i64 = 1_000_000_000;
@@ -77,9 +78,6 @@ pub const MAX_EPSILON: f64 = 1e9;
 
 /// Schema version written to `PRAGMA user_version`.
 const SCHEMA_VERSION: i64 = 1;
-
-/// How long a charge waits for another process holding the write lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS privacy_charge (
@@ -132,19 +130,6 @@ pub struct BudgetStore {
     pub(super) conn: Mutex<Connection>,
 }
 
-/// Whether `e` is SQLite's "busy" or "locked": another connection holds the lock.
-fn is_busy(e: &PrivacyError) -> bool {
-    let sqlite = match e {
-        PrivacyError::StoreOpen { source, .. } => source,
-        PrivacyError::Store(source) => source,
-        _ => return false,
-    };
-    matches!(
-        sqlite.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
-}
-
 impl std::fmt::Debug for BudgetStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BudgetStore").finish_non_exhaustive()
@@ -155,57 +140,15 @@ impl BudgetStore {
     /// Opens (creating if needed) the store at `path`, in WAL mode with
     /// `synchronous=FULL`, and creates the schema if it is missing.
     pub fn open(path: &Path) -> Result<Self, PrivacyError> {
-        // Switching a new file to WAL and creating the schema take locks for
-        // which SQLite may answer "busy" at once, without its busy handler,
-        // when another process opens the same store at the same moment (two
-        // runs starting together). Those are retried until BUSY_TIMEOUT.
-        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
-        loop {
-            match Self::try_open(path) {
-                Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                other => return other,
-            }
-        }
-    }
-
-    fn try_open(path: &Path) -> Result<Self, PrivacyError> {
-        let wrap = |source| PrivacyError::StoreOpen {
-            path: path.to_path_buf(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(wrap)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(wrap)?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-            .map_err(wrap)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(PrivacyError::NotWal { mode });
-        }
-        Self::init(conn)
+        Ok(Self {
+            conn: Mutex::new(store::open(path, SCHEMA, SCHEMA_VERSION)?),
+        })
     }
 
     /// A store that lives in memory only, for tests and dry runs.
     pub fn in_memory() -> Result<Self, PrivacyError> {
-        Self::init(Connection::open_in_memory()?)
-    }
-
-    fn init(mut conn: Connection) -> Result<Self, PrivacyError> {
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
-        if found > SCHEMA_VERSION {
-            return Err(PrivacyError::StoreVersion {
-                found,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        tx.execute_batch(SCHEMA)?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        tx.commit()?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            conn: Mutex::new(store::in_memory(SCHEMA, SCHEMA_VERSION)?),
         })
     }
 

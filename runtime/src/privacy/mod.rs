@@ -35,6 +35,7 @@ pub mod noise;
 pub mod quantile;
 pub mod selection;
 pub mod source;
+mod store;
 
 #[cfg(test)]
 mod tests;

@@ -69,7 +69,7 @@ pub(crate) mod history;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use roaring::RoaringBitmap;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -79,12 +79,10 @@ use history::{History, Known, Verdict, anchors};
 pub use history::{MAX_ANCHORS, MAX_SETS};
 
 use super::error::PrivacyError;
+use super::store;
 
 /// Schema version written to `PRAGMA user_version`.
 const SCHEMA_VERSION: i64 = 1;
-
-/// How long a check waits for another process holding the write lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS released_set (
@@ -129,55 +127,15 @@ pub struct DifferenceStore {
 impl DifferenceStore {
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Self, PrivacyError> {
-        let wrap = |source| PrivacyError::StoreOpen {
-            path: path.to_path_buf(),
-            source,
-        };
-        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
-        loop {
-            let attempt = (|| {
-                let conn = Connection::open(path)?;
-                conn.busy_timeout(BUSY_TIMEOUT)?;
-                let mode: String =
-                    conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-                Ok::<_, rusqlite::Error>((conn, mode))
-            })();
-            match attempt {
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.code == rusqlite::ErrorCode::DatabaseBusy
-                        && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                Err(e) => return Err(wrap(e)),
-                Ok((_, mode)) if !mode.eq_ignore_ascii_case("wal") => {
-                    return Err(PrivacyError::NotWal { mode });
-                }
-                Ok((conn, _)) => return Self::init(conn),
-            }
-        }
+        Ok(Self {
+            conn: Mutex::new(store::open(path, SCHEMA, SCHEMA_VERSION)?),
+        })
     }
 
     /// A store that lives in memory only, for tests and dry runs.
     pub fn in_memory() -> Result<Self, PrivacyError> {
-        Self::init(Connection::open_in_memory()?)
-    }
-
-    fn init(mut conn: Connection) -> Result<Self, PrivacyError> {
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
-        if found > SCHEMA_VERSION {
-            return Err(PrivacyError::StoreVersion {
-                found,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        tx.execute_batch(SCHEMA)?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        tx.commit()?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            conn: Mutex::new(store::in_memory(SCHEMA, SCHEMA_VERSION)?),
         })
     }
 
